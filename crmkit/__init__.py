@@ -1,0 +1,11 @@
+"""crmkit: a plugin-based, extensible CRM framework."""
+__version__ = "0.1.0"
+
+from crmkit.app import create_app
+from crmkit.hooks import hookimpl
+from crmkit.jobs import PeriodicJob
+from crmkit.permissions import Permission
+from crmkit.plugins import Manifest, PluginError
+
+__all__ = ["Manifest", "PeriodicJob", "Permission", "PluginError", "__version__", "create_app",
+           "hookimpl"]

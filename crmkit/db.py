@@ -1,0 +1,107 @@
+"""The database: one proxy every model binds to, opened from a URL.
+
+SQLite is the embedded default (WAL, foreign keys, busy timeout); PostgreSQL goes through psycopg 3.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+import peewee
+from playhouse import db_url
+
+database = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    """Base class for every crmkit model, kernel and plugins alike."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTimeField(peewee.DateTimeField):
+    """Timezone-aware UTC datetimes.
+
+    Stored as naive UTC so SQLite and PostgreSQL hold the same thing; read back as aware UTC.
+    """
+
+    def db_value(self, value):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+def open_database(url: str, sqlite_busy_timeout_ms: int = 5000) -> peewee.Database:
+    """Create (not connect) the database named by ``url``."""
+    if url.startswith("sqlite"):
+        return db_url.connect(
+            url,
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": sqlite_busy_timeout_ms,
+                "synchronous": "normal",
+            },
+            timeout=sqlite_busy_timeout_ms / 1000,
+        )
+    if url.startswith(("postgres://", "postgresql://")):
+        return db_url.connect(url, prefer_psycopg3=True)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+def init_database(url: str, sqlite_busy_timeout_ms: int = 5000) -> peewee.Database:
+    """Point the shared proxy at the database named by ``url`` and return it."""
+    current = database.obj
+    if current is not None and not current.is_closed():
+        current.close()
+    db = open_database(url, sqlite_busy_timeout_ms)
+    database.initialize(db)
+    return db
+
+
+def is_sqlite() -> bool:
+    return isinstance(database.obj, peewee.SqliteDatabase)
+
+
+def write_transaction():
+    """A transaction that will write.
+
+    On SQLite the write lock is taken up front (BEGIN IMMEDIATE) so two writers never deadlock
+    upgrading read locks; PostgreSQL handles that with row locks.
+    """
+    if is_sqlite():
+        return database.obj.atomic("IMMEDIATE")
+    return database.obj.atomic()
+
+
+@contextmanager
+def connection():
+    """Open a connection for the duration of a block unless one is open already."""
+    opened = database.connect(reuse_if_open=True)
+    try:
+        yield database
+    finally:
+        if opened:
+            database.close()
+
+
+def ping() -> str | None:
+    """None when the database answers, else the reason it does not."""
+    try:
+        with connection():
+            database.execute_sql("SELECT 1").fetchone()
+        return None
+    except Exception as exc:  # any driver error means "unreachable" to a health check
+        return f"{type(exc).__name__}: {exc}".strip()
