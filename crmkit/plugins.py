@@ -110,10 +110,19 @@ class CrmkitPluginManager(pluggy.PluginManager):
 
     def __init__(self):
         super().__init__(PROJECT)
-        self.add_hookspecs(specs)
         self.infos: dict[str, PluginInfo] = {}
+        self.spec_owners: dict[str, str] = {}  # hook name -> plugin that added the spec
+        self._registering: str | None = None
+        self.add_hookspecs(specs)
         # Historic: every plugin registered from now on gets the call when it registers.
         self.hook.add_hookspecs.call_historic(kwargs={"pm": self})
+
+    def add_hookspecs(self, module_or_class) -> None:
+        before = set(vars(self.hook))
+        super().add_hookspecs(module_or_class)
+        if self._registering is not None:
+            for name in set(vars(self.hook)) - before:
+                self.spec_owners[name] = self._registering
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -214,7 +223,18 @@ class CrmkitPluginManager(pluggy.PluginManager):
             info.state, info.reason = DROPPED, why
             return
 
+    def _all_requirements(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.infos[name].requires)
+        while todo:
+            req = todo.pop()
+            if req not in seen and req in self.infos:
+                seen.add(req)
+                todo.extend(self.infos[req].requires)
+        return seen
+
     def _register(self, info: PluginInfo) -> None:
+        self._registering = info.name
         try:
             self.register(info.obj, name=info.name)
         except pluggy.PluginValidationError as exc:
@@ -225,16 +245,39 @@ class CrmkitPluginManager(pluggy.PluginManager):
                 self.unregister(info.obj)
             info.state, info.reason = ERROR, f"failed to register: {_describe(exc)}"
             return
-        callers = self.get_hookcallers(info.obj) or []
-        unknown = sorted(hc.name for hc in callers if not hc.has_spec() and not any(
-            impl.optionalhook for impl in hc.get_hookimpls() if impl.plugin is info.obj))
-        if unknown:
+        finally:
+            self._registering = None
+        problem = self._hook_problem(info)
+        if problem:
             self.unregister(info.obj)
-            info.state, info.reason = ERROR, (
-                "implements unknown hook(s) " + ", ".join(repr(n) for n in unknown)
-                + " (misspelt, or a hookspec of a plugin it does not require?)")
+            info.state, info.reason = ERROR, problem
             return
-        info.hooks = sorted(hc.name for hc in callers)
+        info.hooks = sorted(hc.name for hc in self.get_hookcallers(info.obj) or [])
+
+    def _hook_problem(self, info: PluginInfo) -> str | None:
+        """Hooks implemented without a spec, or with a spec of a plugin not required.
+
+        The second rule makes loading independent of plugin names: the owner of a spec always
+        registers first because the implementer requires it. ``optionalhook=True`` opts out.
+        """
+        unknown, unrequired = [], []
+        required = self._all_requirements(info.name)
+        for hc in self.get_hookcallers(info.obj) or []:
+            impls = [impl for impl in hc.get_hookimpls() if impl.plugin is info.obj]
+            if any(impl.optionalhook for impl in impls):
+                continue
+            owner = self.spec_owners.get(hc.name)
+            if not hc.has_spec():
+                unknown.append(hc.name)
+            elif owner not in (None, info.name) and owner not in required:
+                unrequired.append(f"{hc.name!r} of plugin {owner!r}")
+        if unknown:
+            return ("implements unknown hook(s) " + ", ".join(repr(n) for n in sorted(unknown))
+                    + " (misspelt, or a hookspec of a plugin it does not require?)")
+        if unrequired:
+            return ("implements hook(s) " + ", ".join(sorted(unrequired))
+                    + " without listing that plugin in its manifest's requires")
+        return None
 
     # -- queries ----------------------------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""pytest plugin for crmkit and plugin authors (registered through the ``pytest11`` entry point).
+
+Fixtures: ``app``, ``client``, ``runner``, ``db``, and the factories ``make_app`` / ``make_runner``
+that take throwaway plugin objects for one test. Every test gets its own database: a fresh SQLite
+file, or, when ``CRMKIT_TEST_DATABASE_URL`` names a PostgreSQL server, a fresh schema on it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+
+TEST_DATABASE_ENV = "CRMKIT_TEST_DATABASE_URL"
+
+
+def configured_test_database() -> str | None:
+    return os.environ.get(TEST_DATABASE_ENV) or None
+
+
+def _is_postgres(url: str | None) -> bool:
+    return bool(url) and url.startswith(("postgres://", "postgresql://"))
+
+
+def pytest_report_header(config):
+    url = configured_test_database()
+    if _is_postgres(url):
+        return f"crmkit database: PostgreSQL ({url}), one schema per test"
+    return (f"crmkit database: SQLite, one file per test "
+            f"(set {TEST_DATABASE_ENV}=postgresql://... to run on PostgreSQL)")
+
+
+class PostgresSchema:
+    """A throwaway schema on a real PostgreSQL server, named in the URL's search_path."""
+
+    def __init__(self, server_url: str):
+        import psycopg
+        self.server_url = server_url
+        self.name = "t_" + uuid.uuid4().hex[:12]
+        try:
+            with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'CREATE SCHEMA "{self.name}"')
+        except psycopg.OperationalError as exc:
+            # The suite was asked to run on PostgreSQL: an unreachable server is a failure.
+            pytest.fail(f"{TEST_DATABASE_ENV}={server_url} is not reachable: {exc}", pytrace=False)
+
+    @property
+    def url(self) -> str:
+        sep = "&" if "?" in self.server_url else "?"
+        return f"{self.server_url}{sep}options={quote(f'-c search_path={self.name}')}"
+
+    def drop(self) -> None:
+        import psycopg
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+
+
+@pytest.fixture
+def crmkit_database_url(tmp_path):
+    """URL of this test's own, empty database."""
+    server = configured_test_database()
+    if _is_postgres(server):
+        schema = PostgresSchema(server)
+        yield schema.url
+        from crmkit.db import database
+        if database.obj is not None and not database.is_closed():
+            database.close()
+        schema.drop()
+    else:
+        yield f"sqlite:///{tmp_path / 'crmkit-test.db'}"
+
+
+@pytest.fixture
+def crmkit_config(crmkit_database_url):
+    """Settings for ``app`` and ``runner``; override this fixture to change them."""
+    return {"DATABASE_URL": crmkit_database_url}
+
+
+@pytest.fixture
+def crmkit_plugins():
+    """Extra plugin objects for ``app`` and ``runner``; override to add throwaway plugins."""
+    return []
+
+
+@pytest.fixture
+def make_app(crmkit_config):
+    """``make_app(plugins=[obj], upgrade=True, **settings)``: an app with its schema in place."""
+
+    def factory(plugins=(), upgrade=True, **settings):
+        from crmkit.app import create_app
+        from crmkit.schema import upgrade as upgrade_schema
+        app = create_app({**crmkit_config, **settings}, plugins)
+        if upgrade:
+            upgrade_schema(app.extensions["crmkit"].pm)
+        app.config["TESTING"] = True
+        return app
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app, crmkit_plugins):
+    return make_app(crmkit_plugins)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Runner:
+    """Runs ``crmkit`` commands in-process; each call loads plugins afresh, as a new shell would."""
+
+    def __init__(self, config, plugins=()):
+        from click.testing import CliRunner
+        self.config = dict(config)
+        self.plugins = list(plugins)
+        self.cli_runner = CliRunner()
+
+    def invoke(self, args, env=None, **kwargs):
+        from crmkit.cli import CliContext, main
+        config = {**self.config, **(env or {})}
+        if isinstance(args, str):
+            args = args.split()
+        return self.cli_runner.invoke(main, args, obj=CliContext(config, self.plugins), **kwargs)
+
+
+@pytest.fixture
+def make_runner(crmkit_config):
+    """``make_runner(plugins=[obj], **settings)``: a CLI runner sharing the test's database."""
+
+    def factory(plugins=(), **settings):
+        return Runner({**crmkit_config, **settings}, plugins)
+
+    return factory
+
+
+@pytest.fixture
+def runner(make_runner, crmkit_plugins):
+    return make_runner(crmkit_plugins)
+
+
+@pytest.fixture
+def db(app):
+    """The database of ``app``, connected, for direct model access in a test."""
+    from crmkit.db import database
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        yield database
+        if not database.is_closed():
+            database.close()
