@@ -95,8 +95,9 @@ def _init_request_lifecycle(app: Flask) -> None:
     @app.before_request
     def _open():
         if request.method not in _SAFE_METHODS:
-            g.crmkit_tx = db.write_transaction()
-            g.crmkit_tx.__enter__()
+            tx = db.write_transaction()
+            tx.__enter__()
+            g.crmkit_tx = tx  # only once it is open, so a failed BEGIN is not "rolled back"
 
     @app.after_request
     def _finish(response):

@@ -94,3 +94,16 @@ def pending(pm: CrmkitPluginManager) -> dict[str, list[str]]:
             if runner is not None:
                 out[info.name] = [m.name for m in runner.status() if not m.applied and m.path]
     return out
+
+
+def drift(pm: CrmkitPluginManager) -> dict[str, str]:
+    """Per plugin, how the database differs from the models (empty when they match)."""
+    from playhouse.schema_diff import diff_models
+    models = models_by_plugin(pm)
+    out = {}
+    with connection():
+        for info in pm.active():
+            difference = diff_models(database.obj, models.get(info.name, []))
+            if difference:
+                out[info.name] = str(difference)
+    return out

@@ -150,3 +150,17 @@ def db(app):
         yield database
         if not database.is_closed():
             database.close()
+
+
+def assert_migrations_build_the_models(app) -> None:
+    """Run every migration script from scratch and check the result equals the models.
+
+    Call it from a plugin's own tests with an app whose database is empty
+    (``make_app(upgrade=False)``).
+    """
+    from crmkit.schema import drift, upgrade
+    pm = app.extensions["crmkit"].pm
+    upgrade(pm, from_scratch=True)
+    differences = drift(pm)
+    assert not differences, "migrations and models disagree:\n" + "\n".join(
+        f"{plugin}: {text}" for plugin, text in differences.items())
