@@ -2,10 +2,10 @@
 __version__ = "0.1.0"
 
 from crmkit.app import create_app
-from crmkit.hooks import hookimpl
+from crmkit.hooks import hookimpl, hookspec
 from crmkit.jobs import PeriodicJob
 from crmkit.permissions import Permission
 from crmkit.plugins import Manifest, PluginError
 
 __all__ = ["Manifest", "PeriodicJob", "Permission", "PluginError", "__version__", "create_app",
-           "hookimpl"]
+           "hookimpl", "hookspec"]

@@ -145,3 +145,12 @@ def test_hook_load_demo_data(notes_plugin, runner):
     assert result.exit_code == 0, result.output
     assert "notes: demo data loaded" in result.output
     assert runner.invoke("notes count").output == "5 notes\n"
+
+
+def test_hook_load_demo_data_only_into_an_empty_database(notes_plugin, runner):
+    assert runner.invoke("demo --size 3").exit_code == 0
+    again = runner.invoke("demo --size 3")
+    assert again.exit_code == 1
+    assert "already holds data" in again.output
+    assert runner.invoke("demo --if-empty").exit_code == 0
+    assert runner.invoke("notes count").output == "3 notes\n"
