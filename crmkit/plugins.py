@@ -145,10 +145,11 @@ class CrmkitPluginManager(pluggy.PluginManager):
                 self._check_requirements(info)
             if info.state == ACTIVE:
                 self._register(info)
+        # Errors are not logged here: raise_on_errors reports them, once, where they stop the app.
         for info in self.infos.values():
-            if info.state in (DROPPED, ERROR) and info.enabled:
-                level = logging.INFO if info.auto_install and info.state == DROPPED else logging.WARNING
-                log.log(level, "plugin %r %s: %s", info.name, info.state, info.reason)
+            if info.state == DROPPED and info.enabled:
+                level = logging.INFO if info.auto_install else logging.WARNING
+                log.log(level, "plugin %r dropped: %s", info.name, info.reason)
         # Every registered plugin was checked above; this is the start-up guarantee itself.
         self.check_pending()
 
