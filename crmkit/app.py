@@ -48,7 +48,8 @@ def create_app(config: Mapping[str, object] | None = None,
     Raises :class:`PluginError` when an enabled plugin cannot run.
     """
     settings = load_config(config)
-    db.init_database(str(settings["DATABASE_URL"]), int(settings["SQLITE_BUSY_TIMEOUT_MS"]))
+    db.init_database(str(settings["DATABASE_URL"]), int(settings["SQLITE_BUSY_TIMEOUT_MS"]),
+                     int(settings["DB_POOL_SIZE"]))
     pm = load_plugins(settings, plugins)
     pm.raise_on_errors()
 

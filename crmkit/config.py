@@ -11,12 +11,14 @@ DEFAULTS: dict[str, object] = {
     # None means "whatever the database says"; a comma list pins the enabled set.
     "PLUGINS": None,
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    # Per process; PostgreSQL only (SQLite pools without a cap).
+    "DB_POOL_SIZE": 20,
     "MAX_PAGE_SIZE": 200,
     "LOG_LEVEL": "INFO",
 }
 
 # Settings whose environment value is not a plain string.
-_INTEGERS = {"SQLITE_BUSY_TIMEOUT_MS", "MAX_PAGE_SIZE"}
+_INTEGERS = {"SQLITE_BUSY_TIMEOUT_MS", "MAX_PAGE_SIZE", "DB_POOL_SIZE"}
 
 
 class ConfigError(ValueError):

@@ -43,9 +43,18 @@ class UTCDateTimeField(peewee.DateTimeField):
         return value
 
 
-def open_database(url: str, sqlite_busy_timeout_ms: int = 5000) -> peewee.Database:
-    """Create (not connect) the database named by ``url``."""
+def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,
+                  pool_size: int = 20) -> peewee.Database:
+    """Create (not connect) the database named by ``url``.
+
+    Connections are pooled: a request still closes its connection on teardown, but that hands it
+    back instead of tearing it down. For SQLite this matters more than it looks: closing the last
+    connection to a WAL database checkpoints and deletes the -wal/-shm files, which the next
+    request then has to recreate (measured: ~560 us of a ~600 us health check).
+    """
     if url.startswith("sqlite"):
+        if ":memory:" not in url and not url.startswith("sqlite+pool"):
+            url = "sqlite+pool" + url[len("sqlite"):]
         return db_url.connect(
             url,
             pragmas={
@@ -55,20 +64,39 @@ def open_database(url: str, sqlite_busy_timeout_ms: int = 5000) -> peewee.Databa
                 "synchronous": "normal",
             },
             timeout=sqlite_busy_timeout_ms / 1000,
+            max_connections=None,  # SQLite connections are cheap; the lock is the limit
+            stale_timeout=300,
         )
-    if url.startswith(("postgres://", "postgresql://")):
-        return db_url.connect(url, prefer_psycopg3=True)
+    if url.startswith(("postgres://", "postgresql://", "postgres+pool://", "postgresql+pool://")):
+        scheme, rest = url.split("://", 1)
+        return db_url.connect(f"{scheme.split('+')[0]}+pool://{rest}", prefer_psycopg3=True,
+                              max_connections=pool_size, stale_timeout=300)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 
-def init_database(url: str, sqlite_busy_timeout_ms: int = 5000) -> peewee.Database:
+def init_database(url: str, sqlite_busy_timeout_ms: int = 5000,
+                  pool_size: int = 20) -> peewee.Database:
     """Point the shared proxy at the database named by ``url`` and return it."""
-    current = database.obj
-    if current is not None and not current.is_closed():
-        current.close()
-    db = open_database(url, sqlite_busy_timeout_ms)
+    release_connections()
+    db = open_database(url, sqlite_busy_timeout_ms, pool_size)
     database.initialize(db)
     return db
+
+
+def release_connections() -> None:
+    """Close every connection of the current database, pooled ones included.
+
+    Needed before a fork (a connection must not cross into a child process) and before a test
+    drops its schema.
+    """
+    current = database.obj
+    if current is None:
+        return
+    if not current.is_closed():
+        current.close()
+    close_all = getattr(current, "close_all", None)
+    if close_all is not None:
+        close_all()
 
 
 def is_sqlite() -> bool:

@@ -63,9 +63,8 @@ def crmkit_database_url(tmp_path):
     if _is_postgres(server):
         schema = PostgresSchema(server)
         yield schema.url
-        from crmkit.db import database
-        if database.obj is not None and not database.is_closed():
-            database.close()
+        from crmkit.db import release_connections
+        release_connections()
         schema.drop()
     else:
         yield f"sqlite:///{tmp_path / 'crmkit-test.db'}"

@@ -38,7 +38,8 @@ class CliContext:
     def init_database(self) -> None:
         try:
             db.init_database(str(self.settings["DATABASE_URL"]),
-                             int(self.settings["SQLITE_BUSY_TIMEOUT_MS"]))
+                             int(self.settings["SQLITE_BUSY_TIMEOUT_MS"]),
+                             int(self.settings["DB_POOL_SIZE"]))
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
 

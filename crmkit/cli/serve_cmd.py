@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from crmkit.cli.context import cli_context
+from crmkit.db import release_connections
 
 
 def _gunicorn(app, bind: str, workers: int, threads: int, timeout: int) -> None:
@@ -36,6 +37,8 @@ def serve(bind, workers, threads, timeout, dev):
         host, _, port = bind.rpartition(":")
         app.run(host=host or "127.0.0.1", port=int(port), debug=True, use_reloader=True)
         return
+    # The app was built in this process; no connection may be inherited by the workers.
+    release_connections()
     _gunicorn(app, bind, workers, threads, timeout)
 
 
