@@ -1,11 +1,15 @@
 """The application factory."""
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import flask_smorest
 from flask import Flask, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from crmkit import db, errors
 from crmkit.config import load_config, plugin_override
@@ -14,6 +18,18 @@ from crmkit.plugins import KERNEL, CrmkitPluginManager, PluginError, build_plugi
 
 API_PREFIX = "/api/v1"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class JSONProvider(DefaultJSONProvider):
+    """ISO 8601 times and exact decimals everywhere, not Flask's HTTP-date default."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, (dt.datetime, dt.date)):
+            return o.isoformat()
+        if isinstance(o, decimal.Decimal):
+            return str(o)
+        return DefaultJSONProvider.default(o)
 
 
 class Api(flask_smorest.Api):
@@ -54,6 +70,8 @@ def create_app(config: Mapping[str, object] | None = None,
     pm.raise_on_errors()
 
     app = Flask("crmkit")
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
     app.config.update(
         API_TITLE="crmkit",
         API_VERSION="v1",
@@ -81,6 +99,9 @@ def create_app(config: Mapping[str, object] | None = None,
                 raise PluginError(f"plugin {plugin!r}: blueprint {blp.name!r} could not be "
                                   f"mounted: {exc}") from exc
     app.add_url_rule("/healthz", "healthz", healthz)
+    # Authentication, permissions, rate limits and idempotency: after every route exists.
+    from crmkit.auth.gate import init_app as init_access
+    init_access(app)
     return app
 
 

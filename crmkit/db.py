@@ -5,6 +5,7 @@ SQLite is the embedded default (WAL, foreign keys, busy timeout); PostgreSQL goe
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from contextlib import contextmanager
 
 import peewee
@@ -19,6 +20,33 @@ class BaseModel(peewee.Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+class ExactDecimalField(peewee.DecimalField):
+    """Decimals read back at their declared scale on every engine.
+
+    SQLite hands back what it stored (1234.56), PostgreSQL the declared scale (1234.5600);
+    quantizing makes both answer the same. Values are rounded half-even on the way in.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_round", True)
+        super().__init__(*args, **kwargs)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if value is None:
+            return None
+        return value.quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
+
+
+class MoneyField(ExactDecimalField):
+    """Money: 18 digits with 4 places, never a float."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 18)
+        kwargs.setdefault("decimal_places", 4)
+        super().__init__(*args, **kwargs)
 
 
 def utcnow() -> dt.datetime:

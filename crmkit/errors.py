@@ -26,10 +26,11 @@ class CrmkitError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, errors: dict | None = None):
+    def __init__(self, message: str, errors: dict | None = None, extra: dict | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
+        self.extra = extra or {}  # further top-level keys of the error body
 
 
 class ValidationError(CrmkitError):
@@ -37,9 +38,11 @@ class ValidationError(CrmkitError):
 
     status = 422
 
-    def __init__(self, fields: dict[str, list[str] | str], message: str = "Invalid input."):
+    def __init__(self, fields: dict[str, list[str] | str], message: str = "Invalid input.",
+                 location: str = "json"):
         normalised = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
-        super().__init__(message, {"json": normalised})
+        # ``location`` says where the bad input was, as webargs does: json, query, form, files.
+        super().__init__(message, {location: normalised})
         self.fields = normalised
 
 
@@ -51,6 +54,18 @@ class Conflict(CrmkitError):
     status = 409
 
 
+class Unauthorized(CrmkitError):
+    """No valid credentials: a missing, unknown, expired or revoked token, or a failed login."""
+
+    status = 401
+
+
+class Forbidden(CrmkitError):
+    """Valid credentials that lack the permission the action needs."""
+
+    status = 403
+
+
 class ErrorSchema(ma.Schema):
     code = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True)
@@ -58,10 +73,12 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict()
 
 
-def error_response(code: int, message: str, errors: dict | None = None, headers=None):
+def error_response(code: int, message: str, errors: dict | None = None, headers=None,
+                   extra: dict | None = None):
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message}
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = code
     for name, value in (headers or {}).items():
@@ -83,7 +100,7 @@ def handle_http_exception(exc: HTTPException):
 
 
 def handle_crmkit_error(exc: CrmkitError):
-    return error_response(exc.status, exc.message, exc.errors)
+    return error_response(exc.status, exc.message, exc.errors, extra=exc.extra)
 
 
 def handle_unexpected(exc: Exception):

@@ -1,0 +1,307 @@
+"""Custom fields: extra, typed fields an installation defines per entity.
+
+Values live in one typed table (a column per type) so filtering and sorting stay in SQL on both
+engines. The kernel offers the entity ``customer``; plugins add theirs (``sales.deal``) through
+``register_custom_field_entities`` and call the same functions for their records.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+import peewee
+
+from crmkit.db import BaseModel, ExactDecimalField, UTCDateTimeField, utcnow
+from crmkit.errors import NotFound, ValidationError
+
+TYPES = ("text", "number", "decimal", "date", "boolean", "choice", "multi_choice")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+KERNEL_ENTITIES = ("customer",)
+
+
+class CustomField(BaseModel):
+    entity = peewee.CharField(max_length=100)
+    name = peewee.CharField(max_length=63)
+    label = peewee.CharField(max_length=200)
+    type = peewee.CharField(max_length=20)
+    choices = peewee.TextField(null=True)  # JSON list for choice types
+    required = peewee.BooleanField(default=False)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "custom_field"
+        indexes = ((("entity", "name"), True),)
+
+    @property
+    def choice_list(self) -> list[str]:
+        return json.loads(self.choices) if self.choices else []
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "entity": self.entity, "name": self.name, "label": self.label,
+                "type": self.type, "choices": self.choice_list, "required": self.required,
+                "created_at": self.created_at}
+
+
+class CustomValue(BaseModel):
+    field = peewee.ForeignKeyField(CustomField, on_delete="CASCADE")
+    record_id = peewee.IntegerField()
+    text_value = peewee.CharField(max_length=1000, null=True)  # text, choice, one multi option
+    int_value = peewee.BigIntegerField(null=True)
+    decimal_value = ExactDecimalField(max_digits=24, decimal_places=6, null=True)
+    date_value = peewee.DateField(null=True)
+    bool_value = peewee.BooleanField(null=True)
+
+    class Meta:
+        table_name = "custom_value"
+        indexes = (
+            (("field", "record_id"), False),
+            (("field", "text_value"), False),
+            (("field", "int_value"), False),
+            (("field", "decimal_value"), False),
+            (("field", "date_value"), False),
+        )
+
+
+_COLUMN = {"text": "text_value", "choice": "text_value", "multi_choice": "text_value",
+           "number": "int_value", "decimal": "decimal_value", "date": "date_value",
+           "boolean": "bool_value"}
+
+
+def entities() -> list[str]:
+    """Entities that accept custom fields: the kernel's and those plugins register."""
+    from flask import current_app, has_app_context
+    found = list(KERNEL_ENTITIES)
+    if has_app_context():
+        pm = current_app.extensions["crmkit"].pm
+        for names in pm.hook.register_custom_field_entities():
+            found.extend(n for n in names or [] if n not in found)
+    return found
+
+
+def define_field(entity: str, name: str, type: str, label: str | None = None,
+                 choices: Iterable[str] | None = None, required: bool = False) -> CustomField:
+    errors = {}
+    if entity not in entities():
+        errors["entity"] = f"Unknown entity; one of: {', '.join(entities())}."
+    if not _NAME.match(name or ""):
+        errors["name"] = "Use lower case letters, digits and underscores, starting with a letter."
+    if type not in TYPES:
+        errors["type"] = f"Must be one of: {', '.join(TYPES)}."
+    choice_list = [str(c) for c in (choices or [])]
+    if type in ("choice", "multi_choice") and not choice_list:
+        errors["choices"] = "A choice field needs at least one choice."
+    if len(set(choice_list)) != len(choice_list):
+        errors["choices"] = "Choices must be unique."
+    if not errors and CustomField.select().where(
+            (CustomField.entity == entity) & (CustomField.name == name)).exists():
+        errors["name"] = f"A field named {name!r} already exists on {entity}."
+    if errors:
+        raise ValidationError(errors)
+    return CustomField.create(entity=entity, name=name, label=label or name.replace("_", " "),
+                              type=type, choices=json.dumps(choice_list) if choice_list else None,
+                              required=required)
+
+
+def get_field(field_id: int) -> CustomField:
+    field = CustomField.get_or_none(CustomField.id == field_id)
+    if field is None:
+        raise NotFound(f"Custom field {field_id} does not exist.")
+    return field
+
+
+def fields_for(entity: str) -> dict[str, CustomField]:
+    return {f.name: f for f in CustomField.select().where(CustomField.entity == entity)}
+
+
+def delete_field(field_id: int) -> None:
+    """Delete a definition and every value stored for it."""
+    field = get_field(field_id)
+    CustomValue.delete().where(CustomValue.field == field).execute()
+    field.delete_instance()
+
+
+def _coerce(field: CustomField, raw):
+    """The value as stored, or a message saying why it cannot be."""
+    if raw is None or raw == "" or raw == []:
+        return None, None
+    kind = field.type
+    try:
+        if kind == "text":
+            text = str(raw)
+            return (text, None) if len(text) <= 1000 else (None, "Longer than 1000 characters.")
+        if kind == "number":
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(str(raw).strip()), None
+        if kind == "decimal":
+            if isinstance(raw, (bool, float)):
+                raw = str(raw) if not isinstance(raw, bool) else "x"
+            value = decimal.Decimal(str(raw).strip())
+            if not value.is_finite():
+                raise ValueError
+            return value, None
+        if kind == "date":
+            return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))), None
+        if kind == "boolean":
+            if isinstance(raw, bool):
+                return raw, None
+            text = str(raw).strip().lower()
+            if text in ("true", "yes", "1"):
+                return True, None
+            if text in ("false", "no", "0"):
+                return False, None
+            raise ValueError
+        if kind == "choice":
+            text = str(raw)
+            if text not in field.choice_list:
+                return None, f"Must be one of: {', '.join(field.choice_list)}."
+            return text, None
+        if kind == "multi_choice":
+            items = raw if isinstance(raw, list) else [s.strip() for s in str(raw).split("|")]
+            bad = [str(i) for i in items if str(i) not in field.choice_list]
+            if bad:
+                return None, (f"Unknown choice(s) {', '.join(bad)}; "
+                              f"allowed: {', '.join(field.choice_list)}.")
+            return sorted(set(str(i) for i in items)), None
+    except (ValueError, TypeError, decimal.InvalidOperation):
+        pass
+    expected = {"number": "a whole number", "decimal": "a decimal number",
+                "date": "a date as YYYY-MM-DD", "boolean": "true or false"}.get(kind, kind)
+    return None, f"Not a valid value: expected {expected}."
+
+
+def validate_values(entity: str, values: dict | None, creating: bool) -> dict[str, object]:
+    """Check ``values`` against the entity's definitions; errors are keyed ``custom.<name>``."""
+    values = values or {}
+    if not isinstance(values, dict):
+        raise ValidationError({"custom": "Must be an object of field name to value."})
+    defined = fields_for(entity)
+    clean, errors = {}, {}
+    for name, raw in values.items():
+        field = defined.get(name)
+        if field is None:
+            errors[f"custom.{name}"] = f"Unknown custom field for {entity}."
+            continue
+        value, problem = _coerce(field, raw)
+        if problem:
+            errors[f"custom.{name}"] = problem
+        elif value is None and field.required:
+            errors[f"custom.{name}"] = "This custom field is required."
+        else:
+            clean[name] = value
+    if creating:
+        for name, field in defined.items():
+            if field.required and name not in values:
+                errors[f"custom.{name}"] = "This custom field is required."
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def save_values(entity: str, record_id: int, clean: dict[str, object]) -> None:
+    """Replace the given fields' values of one record (other fields untouched)."""
+    if not clean:
+        return
+    defined = fields_for(entity)
+    fields = [defined[name] for name in clean]
+    CustomValue.delete().where((CustomValue.field.in_(fields))
+                               & (CustomValue.record_id == record_id)).execute()
+    rows = []
+    empty = dict.fromkeys(set(_COLUMN.values()))  # insert_many takes its columns from row one
+    for field in fields:
+        value = clean[field.name]
+        for item in ((value or []) if field.type == "multi_choice" else [value]):
+            if item is not None:
+                rows.append({**empty, "field": field.id, "record_id": record_id,
+                             _COLUMN[field.type]: item})
+    if rows:
+        CustomValue.insert_many(rows).execute()
+
+
+def load_values(entity: str, record_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """``{record_id: {name: value}}`` for many records in one query."""
+    ids = list(record_ids)
+    out: dict[int, dict[str, object]] = defaultdict(dict)
+    if not ids:
+        return out
+    query = (CustomValue.select(CustomValue, CustomField)
+             .join(CustomField)
+             .where((CustomField.entity == entity) & (CustomValue.record_id.in_(ids))))
+    for row in query:
+        field = row.field
+        value = getattr(row, _COLUMN[field.type])
+        if field.type == "multi_choice":
+            out[row.record_id].setdefault(field.name, []).append(value)
+            out[row.record_id][field.name].sort()
+        else:
+            out[row.record_id][field.name] = value
+    return out
+
+
+def delete_values(entity: str, record_id: int) -> None:
+    fields = CustomField.select(CustomField.id).where(CustomField.entity == entity)
+    CustomValue.delete().where((CustomValue.field.in_(fields))
+                               & (CustomValue.record_id == record_id)).execute()
+
+
+def move_values(entity: str, from_id: int, to_id: int) -> None:
+    """On merge: the survivor keeps its own values and takes the ones it lacks."""
+    fields = CustomField.select(CustomField.id).where(CustomField.entity == entity)
+    has = (CustomValue.select(CustomValue.field)
+           .where((CustomValue.record_id == to_id) & CustomValue.field.in_(fields)))
+    (CustomValue.update(record_id=to_id)
+     .where((CustomValue.record_id == from_id) & CustomValue.field.in_(fields)
+            & CustomValue.field.not_in(has))
+     .execute())
+    CustomValue.delete().where((CustomValue.record_id == from_id)
+                               & CustomValue.field.in_(fields)).execute()
+
+
+OPERATORS = ("eq", "gte", "lte", "contains")
+
+
+def filter_condition(entity: str, id_column, name: str, op: str, raw) -> peewee.Expression:
+    """A WHERE condition on ``id_column`` (the record id) for ``custom.<name> <op> raw``."""
+    field = fields_for(entity).get(name)
+    if field is None:
+        raise ValidationError({f"custom.{name}": f"Unknown custom field for {entity}."},
+                              location="query")
+    if op not in OPERATORS or (op in ("gte", "lte") and field.type not in
+                               ("number", "decimal", "date")):
+        raise ValidationError({f"custom.{name}": f"Operator {op!r} does not apply to a "
+                                                 f"{field.type} field."}, location="query")
+    probe = CustomField(type="text" if field.type == "multi_choice" else field.type,
+                        choices=field.choices)
+    value, problem = _coerce(probe, raw)
+    if problem:
+        raise ValidationError({f"custom.{name}": problem}, location="query")
+    column = getattr(CustomValue, _COLUMN[field.type])
+    if op == "contains":
+        test = column.contains(str(raw))
+    elif op == "gte":
+        test = column >= value
+    elif op == "lte":
+        test = column <= value
+    else:
+        test = column == value
+    matching = (CustomValue.select(CustomValue.record_id)
+                .where((CustomValue.field == field.id) & test))
+    return id_column.in_(matching)
+
+
+def sort_expression(entity: str, id_column, name: str):
+    """A scalar subquery giving each record's value of a single-valued custom field."""
+    field = fields_for(entity).get(name)
+    if field is None or field.type == "multi_choice":
+        raise ValidationError({"sort": f"Cannot sort by custom field {name!r}."},
+                              location="query")
+    column = getattr(CustomValue, _COLUMN[field.type])
+    Value = CustomValue.alias()
+    column = getattr(Value, column.name)
+    return (Value.select(column)
+            .where((Value.field == field.id) & (Value.record_id == id_column))
+            .limit(1)), field.type

@@ -1,0 +1,316 @@
+"""Creating, changing, reading and deleting customers: the rules both doors (API, CLI) share."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from crmkit import custom_fields
+from crmkit.customers.contacts import email_key, normalize_email, normalize_phone
+from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, CustomerPhone,
+                                     CustomerTag, Tag)
+from crmkit.customers.tags import set_tags, tags_of
+from crmkit.db import utcnow
+from crmkit.errors import NotFound, ValidationError
+from crmkit.events import emit
+
+ENTITY = "customer"
+
+# Plain columns a caller may set; contact points, tags and custom values are handled apart.
+EDITABLE = ("kind", "name", "first_name", "last_name", "job_title", "company_id", "street", "city",
+            "region", "postal_code", "country", "status", "competitor", "source_channel",
+            "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "owner_id",
+            "notes")
+
+
+class MergedAway(NotFound):
+    """The id belonged to a customer folded into another; the error names the survivor."""
+
+    def __init__(self, customer_id: int, survivor_id: int):
+        super().__init__(f"Customer {customer_id} was merged into customer {survivor_id}.",
+                         extra={"merged_into": survivor_id})
+        self.survivor_id = survivor_id
+
+
+def _pm():
+    return current_app.extensions["crmkit"].pm if has_app_context() else None
+
+
+def _setting(name: str, default=None):
+    if has_app_context():
+        return current_app.config.get(f"CRMKIT_{name}", default)
+    return default
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} does not exist.")
+    if customer.merged_into_id is not None:
+        raise MergedAway(customer_id, _survivor_of(customer))
+    return customer
+
+
+def _survivor_of(customer: Customer) -> int:
+    seen = set()
+    while customer.merged_into_id is not None and customer.id not in seen:
+        seen.add(customer.id)
+        customer = Customer.get_by_id(customer.merged_into_id)
+    return customer.id
+
+
+def _display_name(kind: str, data: dict) -> str | None:
+    if kind == COMPANY:
+        return (data.get("name") or "").strip() or None
+    parts = [(data.get("first_name") or "").strip(), (data.get("last_name") or "").strip()]
+    return " ".join(p for p in parts if p) or (data.get("name") or "").strip() or None
+
+
+def _contact_fields(data: dict, single: str, others: str) -> list[tuple[str, str]]:
+    """(field name for errors, raw value) pairs, the primary first."""
+    pairs = [(single, data[single])] if data.get(single) else []
+    return pairs + [(f"{others}.{i}", raw) for i, raw in enumerate(data.get(others) or [])]
+
+
+def _check_contacts(data: dict, customer_id: int | None, errors: dict) -> tuple[list, list]:
+    """Normalised (emails, phones), primary first; errors name the field and the position."""
+    emails, phones, keys = [], [], set()
+    for field, raw in _contact_fields(data, "email", "other_emails"):
+        email, problem = normalize_email(raw)
+        key = email_key(email) if email else None
+        owner = (CustomerEmail.select(CustomerEmail.customer)
+                 .where(CustomerEmail.email_key == key).scalar()) if key else None
+        if problem:
+            errors[field] = problem
+        elif key in keys:
+            errors[field] = "Listed twice."
+        elif owner is not None and owner != customer_id:
+            errors[field] = f"Already used by customer {owner}."
+        else:
+            keys.add(key)
+            emails.append(email)
+    region = _setting("DEFAULT_PHONE_REGION")
+    for field, raw in _contact_fields(data, "phone", "other_phones"):
+        number, problem = normalize_phone(raw, region)
+        if problem:
+            errors[field] = problem
+        elif number not in phones:
+            phones.append(number)
+    return emails, phones
+
+
+def _as_fields(emails: list[str], phones: list[str]) -> dict[str, Any]:
+    return {"email": emails[0] if emails else None, "other_emails": emails[1:],
+            "phone": phones[0] if phones else None, "other_phones": phones[1:]}
+
+
+def _save_contacts(customer: Customer, emails: list[str], phones: list[str]) -> None:
+    CustomerEmail.delete().where(CustomerEmail.customer == customer).execute()
+    CustomerPhone.delete().where(CustomerPhone.customer == customer).execute()
+    if emails:
+        CustomerEmail.insert_many([
+            {"customer": customer.id, "email": e, "email_key": email_key(e), "is_primary": i == 0}
+            for i, e in enumerate(emails)]).execute()
+    if phones:
+        CustomerPhone.insert_many([
+            {"customer": customer.id, "number": p, "is_primary": i == 0}
+            for i, p in enumerate(phones)]).execute()
+    customer.email = emails[0] if emails else None
+    customer.phone = phones[0] if phones else None
+
+
+def _check_company(company_id, customer_id, errors):
+    if company_id is None:
+        return
+    company = Customer.get_or_none(Customer.id == company_id)
+    if company is None or company.merged_into_id is not None:
+        errors["company_id"] = f"Customer {company_id} does not exist."
+    elif company.kind != COMPANY:
+        errors["company_id"] = f"Customer {company_id} is a person, not a company."
+    elif company_id == customer_id:
+        errors["company_id"] = "A company cannot belong to itself."
+
+
+def _plugin_errors(customer: Customer | None, changes: dict) -> dict:
+    pm = _pm()
+    errors: dict = {}
+    if pm is None:
+        return errors
+    for answer in pm.hook.validate_customer_change(customer=customer, changes=changes):
+        for field, message in (answer or {}).items():
+            errors.setdefault(field, message)
+    return errors
+
+
+def create_customer(data: dict, source: str = "api") -> Customer:
+    """Create a person or company; raises ValidationError naming every bad field at once."""
+    kind = data.get("kind") or PERSON
+    errors: dict = {}
+    name = _display_name(kind, data)
+    if name is None:
+        errors["name" if kind == COMPANY else "first_name"] = (
+            "A company needs a name." if kind == COMPANY
+            else "Give a first name, last name or name.")
+    if kind == COMPANY and data.get("company_id") is not None:
+        errors["company_id"] = "A company cannot belong to a company."
+    _check_company(data.get("company_id"), None, errors)
+    emails, phones = _check_contacts(data, None, errors)
+    try:
+        custom = custom_fields.validate_values(ENTITY, data.get("custom"), creating=True)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+        custom = {}
+    changes = {k: [None, v] for k, v in data.items() if v is not None}
+    errors.update({k: v for k, v in _plugin_errors(None, changes).items() if k not in errors})
+    if errors:
+        raise ValidationError(errors)
+
+    now = utcnow()
+    columns = {k: data[k] for k in EDITABLE if k in data and k not in ("kind", "name")}
+    customer = Customer(**columns, kind=kind, name=name, created_at=now, updated_at=now)
+    customer.save()
+    _save_contacts(customer, emails, phones)
+    customer.save()
+    set_tags(customer.id, data.get("tags") or [])
+    custom_fields.save_values(ENTITY, customer.id, custom)
+    emit("customer.created", {"customer": customer_summary(customer), "source": source},
+         subject=ENTITY, subject_id=customer.id)
+    pm = _pm()
+    if pm is not None:
+        pm.hook.customer_created(customer=customer)
+    return customer
+
+
+def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
+    """Apply a partial change; returns the customer and ``{field: [old, new]}`` of what changed."""
+    customer = get_customer(customer_id)
+    errors: dict = {}
+    changes: dict[str, list] = {}
+    for key in EDITABLE:
+        if key in data and getattr(customer, key) != data[key]:
+            changes[key] = [getattr(customer, key), data[key]]
+    kind = data.get("kind", customer.kind)
+    if {"first_name", "last_name", "name", "kind"} & set(data):
+        merged = {k: data.get(k, getattr(customer, k)) for k in ("first_name", "last_name", "name")}
+        name = _display_name(kind, merged)
+        if name is None:
+            errors["name" if kind == COMPANY else "first_name"] = "The name cannot be empty."
+        elif name != customer.name:
+            changes["name"] = [customer.name, name]
+    if kind == COMPANY and data.get("company_id", customer.company_id) is not None:
+        errors["company_id"] = "A company cannot belong to a company."
+    if kind == PERSON and customer.kind == COMPANY and customer.people.count():
+        errors["kind"] = "This company has people; move them before making it a person."
+    if "company_id" in data:
+        _check_company(data["company_id"], customer.id, errors)
+    contacts = None
+    if {"email", "other_emails", "phone", "other_phones"} & set(data):
+        current = contact_lists(customer)
+        wanted = {**current, **{k: data[k] for k in current if k in data}}
+        emails, phones = _check_contacts(wanted, customer.id, errors)
+        after = _as_fields(emails, phones)
+        differs = {k: [current[k], after[k]] for k in current if current[k] != after[k]}
+        if differs:
+            changes.update(differs)
+            contacts = (emails, phones)
+    custom = {}
+    if "custom" in data:
+        try:
+            custom = custom_fields.validate_values(ENTITY, data["custom"], creating=False)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+        old = custom_fields.load_values(ENTITY, [customer.id]).get(customer.id, {})
+        for name, value in custom.items():
+            if old.get(name) != value:
+                changes[f"custom.{name}"] = [old.get(name), value]
+    if "tags" in data:
+        old_tags = tags_of(customer.id)
+        new_tags = sorted({t.strip() for t in data["tags"] if t.strip()}, key=str.lower)
+        if [t.lower() for t in old_tags] != [t.lower() for t in new_tags]:
+            changes["tags"] = [old_tags, new_tags]
+    if not errors:
+        errors.update(_plugin_errors(customer, changes))
+    if errors:
+        raise ValidationError(errors)
+    if not changes:
+        return customer, {}
+
+    for key in EDITABLE:
+        if key in changes and key in data:
+            setattr(customer, key, data[key])
+    if "name" in changes:
+        customer.name = changes["name"][1]
+    if contacts is not None:
+        _save_contacts(customer, *contacts)
+    customer.updated_at = utcnow()
+    customer.save()
+    if "tags" in data:
+        set_tags(customer.id, data["tags"])
+    custom_fields.save_values(ENTITY, customer.id, custom)
+    emit("customer.updated", {"customer": customer_summary(customer), "changes": changes},
+         subject=ENTITY, subject_id=customer.id)
+    pm = _pm()
+    if pm is not None:
+        pm.hook.customer_updated(customer=customer, changes=changes)
+    return customer, changes
+
+
+def delete_customer(customer_id: int) -> None:
+    """Delete a customer with no timeline; one with history is kept (set it inactive instead)."""
+    customer = get_customer(customer_id)
+    if customer.interactions.count():
+        from crmkit.errors import Conflict
+        raise Conflict(f"Customer {customer_id} has a timeline and cannot be deleted; set its "
+                       "status to inactive, or erase its personal data.")
+    Customer.update(company=None).where(Customer.company == customer).execute()
+    CustomerTag.delete().where(CustomerTag.customer == customer).execute()
+    custom_fields.delete_values(ENTITY, customer.id)
+    emit("customer.deleted", {"customer": customer_summary(customer)}, subject=ENTITY,
+         subject_id=customer.id)
+    customer.delete_instance()
+
+
+def contact_lists(customer: Customer) -> dict[str, Any]:
+    return contact_lists_for([customer.id])[customer.id]
+
+
+def contact_lists_for(customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Emails and phones of many customers in two queries, primary first."""
+    emails: dict[int, list[str]] = {i: [] for i in customer_ids}
+    phones: dict[int, list[str]] = {i: [] for i in customer_ids}
+    if customer_ids:
+        for cid, email in (CustomerEmail.select(CustomerEmail.customer, CustomerEmail.email)
+                           .where(CustomerEmail.customer.in_(customer_ids))
+                           .order_by(CustomerEmail.is_primary.desc(), CustomerEmail.id).tuples()):
+            emails[cid].append(email)
+        for cid, number in (CustomerPhone.select(CustomerPhone.customer, CustomerPhone.number)
+                            .where(CustomerPhone.customer.in_(customer_ids))
+                            .order_by(CustomerPhone.is_primary.desc(), CustomerPhone.id).tuples()):
+            phones[cid].append(number)
+    return {i: _as_fields(emails[i], phones[i]) for i in customer_ids}
+
+
+def customer_summary(customer: Customer) -> dict:
+    return {"id": customer.id, "kind": customer.kind, "name": customer.name,
+            "email": customer.email, "phone": customer.phone, "status": customer.status,
+            "owner_id": customer.owner_id}
+
+
+def find_by_contact(email: str | None = None, phone: str | None = None) -> Customer | None:
+    """The customer holding this email (any case) or phone (any format), if any."""
+    if email:
+        found = (Customer.select().join(CustomerEmail)
+                 .where(CustomerEmail.email_key == email_key(email)).first())
+        if found is not None:
+            return found
+    if phone:
+        number, problem = normalize_phone(phone, _setting("DEFAULT_PHONE_REGION"))
+        if number:
+            return (Customer.select().join(CustomerPhone)
+                    .where((CustomerPhone.number == number)
+                           & Customer.merged_into.is_null()).first())
+    return None
+
+
+__all__ = ["MergedAway", "Tag", "contact_lists", "create_customer", "customer_summary",
+           "delete_customer", "find_by_contact", "get_customer", "update_customer"]

@@ -1,0 +1,76 @@
+"""Tags: free labels on customers, matched case-insensitively, created on first use."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from peewee import fn
+
+from crmkit.customers.models import CustomerTag, Tag
+from crmkit.errors import NotFound, ValidationError
+
+
+def _clean(names: Iterable[str]) -> dict[str, str]:
+    """{key: name as first given}; a tag is 1-100 characters."""
+    out: dict[str, str] = {}
+    for raw in names:
+        name = str(raw).strip()
+        if not name or len(name) > 100:
+            raise ValidationError({"tags": "Each tag must be 1 to 100 characters."})
+        out.setdefault(name.lower(), name)
+    return out
+
+
+def ensure_tags(names: Iterable[str]) -> list[Tag]:
+    wanted = _clean(names)
+    if not wanted:
+        return []
+    existing = {t.name_key: t for t in Tag.select().where(Tag.name_key.in_(list(wanted)))}
+    missing = [{"name": wanted[k], "name_key": k} for k in wanted if k not in existing]
+    if missing:
+        Tag.insert_many(missing).on_conflict_ignore().execute()
+        existing = {t.name_key: t for t in Tag.select().where(Tag.name_key.in_(list(wanted)))}
+    return [existing[k] for k in wanted]
+
+
+def set_tags(customer_id: int, names: Iterable[str]) -> None:
+    """Make the customer's tags exactly ``names``."""
+    tags = ensure_tags(names)
+    CustomerTag.delete().where(CustomerTag.customer == customer_id).execute()
+    if tags:
+        CustomerTag.insert_many([{"customer": customer_id, "tag": t.id} for t in tags]).execute()
+
+
+def tags_of(customer_id: int) -> list[str]:
+    return tags_for([customer_id]).get(customer_id, [])
+
+
+def tags_for(customer_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(customer_ids)
+    out: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        query = (CustomerTag.select(CustomerTag.customer, Tag.name).join(Tag)
+                 .where(CustomerTag.customer.in_(ids)).order_by(fn.LOWER(Tag.name)).tuples())
+        for customer_id, name in query:
+            out[customer_id].append(name)
+    return out
+
+
+def list_tags() -> list[dict]:
+    counts = (CustomerTag.select(CustomerTag.tag, fn.COUNT(CustomerTag.customer).alias("n"))
+              .group_by(CustomerTag.tag))
+    usage = {row.tag_id: row.n for row in counts}
+    return [{"id": t.id, "name": t.name, "customers": usage.get(t.id, 0)}
+            for t in Tag.select().order_by(Tag.name_key)]
+
+
+def create_tag(name: str) -> Tag:
+    return ensure_tags([name])[0]
+
+
+def delete_tag(tag_id: int) -> None:
+    tag = Tag.get_or_none(Tag.id == tag_id)
+    if tag is None:
+        raise NotFound(f"Tag {tag_id} does not exist.")
+    CustomerTag.delete().where(CustomerTag.tag == tag).execute()
+    tag.delete_instance()

@@ -1,0 +1,157 @@
+"""The timeline: recording interactions (append-only) and reading them back."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from collections.abc import Mapping
+
+from flask import current_app, has_app_context
+
+from crmkit.customers.models import DIRECTIONS, Customer, Interaction
+from crmkit.customers.service import get_customer
+from crmkit.db import utcnow
+from crmkit.errors import ValidationError
+from crmkit.events import emit
+from crmkit.pagination import Page, clamp_limit, keyset_page
+
+BUILTIN_TYPES = ("call", "email", "meeting", "visit", "note", "web_form", "purchase", "refund",
+                 "ticket", "feedback", "sms", "chat", "social")
+MONEY_TYPES = ("purchase", "refund")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
+# A purchase turns someone who had not bought (or had stopped buying) into a customer.
+_BECOMES_ACTIVE = ("potential", "prospect", "inactive", "churned")
+
+
+def interaction_types() -> list[str]:
+    types = list(BUILTIN_TYPES)
+    if has_app_context():
+        for names in current_app.extensions["crmkit"].pm.hook.register_interaction_types():
+            for name in names or []:
+                if not _TYPE_NAME.match(name):
+                    raise ValueError(f"interaction type {name!r} must be lower case, e.g. "
+                                     "'loyalty.reward_claimed'")
+                if name not in types:
+                    types.append(name)
+    return types
+
+
+def _money(value, field: str, errors: dict) -> decimal.Decimal | None:
+    try:
+        amount = decimal.Decimal(str(value))
+    except (decimal.InvalidOperation, ValueError, TypeError):
+        errors[field] = "Not a valid amount."
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= decimal.Decimal(10) ** 14:
+        errors[field] = "Must be a non-negative amount below 10^14."
+        return None
+    return amount
+
+
+def _check_lines(lines, errors: dict) -> list[dict]:
+    clean = []
+    if not isinstance(lines, list):
+        errors["lines"] = "Must be a list of line items."
+        return clean
+    for i, line in enumerate(lines):
+        if not isinstance(line, Mapping):
+            errors[f"lines.{i}"] = "Must be an object."
+            continue
+        name = str(line.get("name") or line.get("sku") or "").strip()
+        if not name:
+            errors[f"lines.{i}.name"] = "A line needs a name or sku."
+        quantity = _money(line.get("quantity", 1), f"lines.{i}.quantity", errors)
+        price = _money(line.get("unit_price", 0), f"lines.{i}.unit_price", errors)
+        item = {k: v for k, v in line.items() if k in ("sku", "name", "category")}
+        if quantity is not None and price is not None:
+            item.update(quantity=str(quantity), unit_price=str(price),
+                        total=str((quantity * price).quantize(decimal.Decimal("0.01"))))
+        clean.append(item)
+    return clean
+
+
+def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> Interaction:
+    """Append an interaction. With ``external_id`` it is idempotent per source: recording the
+    same one again returns the first and changes nothing."""
+    customer = get_customer(customer_id)
+    external_id = data.get("external_id")
+    if external_id:
+        existing = Interaction.get_or_none((Interaction.source == source)
+                                           & (Interaction.external_id == str(external_id)))
+        if existing is not None:
+            return existing
+    errors: dict = {}
+    kind = data.get("type")
+    if kind not in interaction_types():
+        errors["type"] = f"Unknown interaction type; one of: {', '.join(interaction_types())}."
+    direction = data.get("direction") or ("internal" if kind == "note" else "inbound")
+    if direction not in DIRECTIONS:
+        errors["direction"] = f"One of: {', '.join(DIRECTIONS)}."
+    amount = currency = None
+    if data.get("amount") is not None:
+        amount = _money(data["amount"], "amount", errors)
+        if amount is not None:  # the stored scale, so the answer matches what is read back
+            amount = Interaction.amount.python_value(amount)
+    if data.get("currency") is not None:
+        currency = str(data["currency"]).upper()
+        if not _CURRENCY.match(currency):
+            errors["currency"] = "An ISO 4217 code such as EUR."
+    if kind in MONEY_TYPES:
+        if data.get("amount") is None:
+            errors["amount"] = f"A {kind} needs an amount."
+        if data.get("currency") is None:
+            errors["currency"] = f"A {kind} needs a currency."
+    elif amount is not None and currency is None:
+        errors["currency"] = "An amount needs a currency."
+    lines = _check_lines(data["lines"], errors) if data.get("lines") is not None else None
+    payload = data.get("payload")
+    if payload is not None and not isinstance(payload, Mapping):
+        errors["payload"] = "Must be an object."
+    occurred_at = data.get("occurred_at") or utcnow()
+    if isinstance(occurred_at, dt.datetime) and occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=dt.timezone.utc)
+    if errors:
+        raise ValidationError(errors)
+
+    interaction = Interaction.create(
+        customer=customer, type=kind, channel=data.get("channel"), direction=direction,
+        occurred_at=occurred_at, actor=data.get("actor"), summary=data.get("summary"),
+        payload=json.dumps(payload) if payload is not None else None, amount=amount,
+        currency=currency, lines=json.dumps(lines) if lines is not None else None,
+        source=source, external_id=str(external_id) if external_id else None)
+    if kind == "purchase" and customer.status in _BECOMES_ACTIVE:
+        (Customer.update(status="active", updated_at=utcnow())
+         .where(Customer.id == customer.id).execute())
+    emit("interaction.recorded", interaction_dict(interaction), subject="customer",
+         subject_id=customer.id)
+    if has_app_context():
+        current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
+    return interaction
+
+
+def interaction_dict(i: Interaction) -> dict:
+    return {"id": i.id, "customer_id": i.customer_id, "type": i.type, "channel": i.channel,
+            "direction": i.direction, "occurred_at": i.occurred_at, "actor": i.actor,
+            "summary": i.summary, "payload": json.loads(i.payload) if i.payload else None,
+            "amount": i.amount, "currency": i.currency,
+            "lines": json.loads(i.lines) if i.lines else None, "source": i.source,
+            "external_id": i.external_id, "created_at": i.created_at}
+
+
+def list_interactions(customer_id: int, params: Mapping, max_page_size: int) -> Page:
+    customer = get_customer(customer_id)
+    query = Interaction.select().where(Interaction.customer == customer)
+    for name in ("type", "channel", "direction", "source"):
+        if params.get(name):
+            query = query.where(getattr(Interaction, name).in_(str(params[name]).split(",")))
+    for name, op in (("occurred_after", ">="), ("occurred_before", "<")):
+        if params.get(name):
+            from crmkit.customers.search import _parse_time
+            value = _parse_time(name, params[name])
+            query = query.where(Interaction.occurred_at >= value if op == ">="
+                                else Interaction.occurred_at < value)
+    limit = clamp_limit(params.get("limit"), max_page_size)
+    return keyset_page(query, Interaction.occurred_at, Interaction.id, True, params.get("cursor"),
+                       limit, lambda row: row.occurred_at)
