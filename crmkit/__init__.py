@@ -6,6 +6,7 @@ from crmkit.hooks import hookimpl, hookspec
 from crmkit.jobs import PeriodicJob
 from crmkit.permissions import Permission
 from crmkit.plugins import Manifest, PluginError
+from crmkit.tasks import Task
 
-__all__ = ["Manifest", "PeriodicJob", "Permission", "PluginError", "__version__", "create_app",
-           "hookimpl", "hookspec"]
+__all__ = ["Manifest", "PeriodicJob", "Permission", "PluginError", "Task", "__version__",
+           "create_app", "hookimpl", "hookspec"]

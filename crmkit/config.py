@@ -14,11 +14,19 @@ DEFAULTS: dict[str, object] = {
     # Per process; PostgreSQL only (SQLite pools without a cap).
     "DB_POOL_SIZE": 20,
     "MAX_PAGE_SIZE": 200,
+    # Requests per token (or per address without a valid token); "N per second|minute|hour|day".
+    "RATE_LIMIT": "600 per minute",
+    "RATE_LIMIT_ANONYMOUS": "60 per minute",
+    # Where rate-limit counters live; None keeps them in each process's memory.
+    "REDIS_URL": None,
+    "MAX_BODY_BYTES": 1_048_576,
+    "MAX_UPLOAD_BYTES": 10_485_760,
     "LOG_LEVEL": "INFO",
 }
 
 # Settings whose environment value is not a plain string.
-_INTEGERS = {"SQLITE_BUSY_TIMEOUT_MS", "MAX_PAGE_SIZE", "DB_POOL_SIZE"}
+_INTEGERS = {"SQLITE_BUSY_TIMEOUT_MS", "MAX_PAGE_SIZE", "DB_POOL_SIZE", "MAX_BODY_BYTES",
+             "MAX_UPLOAD_BYTES"}
 
 
 class ConfigError(ValueError):

@@ -6,8 +6,11 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("plugins", __name__, url_prefix="/plugins",
-                description="Installed plugins and their state")
+from crmkit.auth.declare import protect
+
+blp = protect(Blueprint("plugins", __name__, url_prefix="/plugins",
+                        description="Installed plugins and their state"),
+              read="plugins:read", write="plugins:manage")
 
 
 class PluginSchema(ma.Schema):

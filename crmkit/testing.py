@@ -1,8 +1,10 @@
 """pytest plugin for crmkit and plugin authors (registered through the ``pytest11`` entry point).
 
-Fixtures: ``app``, ``client``, ``runner``, ``db``, and the factories ``make_app`` / ``make_runner``
-that take throwaway plugin objects for one test. Every test gets its own database: a fresh SQLite
-file, or, when ``CRMKIT_TEST_DATABASE_URL`` names a PostgreSQL server, a fresh schema on it.
+Fixtures: ``app``, ``client`` (authenticated as an administrator), ``anon_client``, ``runner``,
+``db``, and the factories ``make_app`` / ``make_runner`` that take throwaway plugin objects for one
+test, ``make_user`` and ``make_client`` (a client acting as a user of a given role). Every test
+gets its own database: a fresh SQLite file, or, when ``CRMKIT_TEST_DATABASE_URL`` names a
+PostgreSQL server, a fresh schema on it.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import uuid
 from urllib.parse import quote
 
 import pytest
+from flask.testing import FlaskClient
 
 TEST_DATABASE_ENV = "CRMKIT_TEST_DATABASE_URL"
 
@@ -93,6 +96,7 @@ def make_app(crmkit_config):
         if upgrade:
             upgrade_schema(app.extensions["crmkit"].pm)
         app.config["TESTING"] = True
+        app.test_client_class = CrmkitClient  # an admin's token by default; see CrmkitClient
         return app
 
     return factory
@@ -105,7 +109,111 @@ def app(make_app, crmkit_plugins):
 
 @pytest.fixture
 def client(app):
+    """A test client authenticated as an administrator (every permission, every record)."""
     return app.test_client()
+
+
+ADMIN_EMAIL = "admin@crmkit.test"
+
+
+def _in_app(app, func):
+    from crmkit import db
+    with app.app_context(), db.connection(), db.write_transaction():
+        return func()
+
+
+def admin_token(app) -> str | None:
+    """A token of the test administrator of ``app`` (created on first use), or None while the
+    schema is not in place."""
+    cached = app.extensions.get("crmkit_test_admin_token")
+    if cached is None:
+        from crmkit.auth.models import User
+
+        def create():
+            if not User.table_exists():
+                return None
+            from crmkit.auth import tokens, users
+            admin = (User.get_or_none(User.email == ADMIN_EMAIL)
+                     or users.create_user(ADMIN_EMAIL, "Test Admin", "admin"))
+            return tokens.create_token(admin, "tests")[1]
+
+        cached = _in_app(app, create)
+        if cached is not None:
+            app.extensions["crmkit_test_admin_token"] = cached
+    return cached
+
+
+class CrmkitClient(FlaskClient):
+    """Flask's test client sending ``Authorization: Bearer <token>`` with every request.
+
+    ``app.test_client()`` acts as the test administrator; ``app.test_client(token=None)`` is
+    anonymous; ``app.test_client(token="crmkit_...")`` uses that token. A request that sets its
+    own Authorization header keeps it.
+    """
+
+    def __init__(self, *args, token: str | None | bool = True, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token = token
+        self.user = user
+
+    def open(self, *args, **kwargs):
+        token = admin_token(self.application) if self.token is True else self.token
+        if token and not (args and not isinstance(args[0], str)):
+            from werkzeug.datastructures import Headers
+            headers = Headers(kwargs.get("headers") or {})
+            if "Authorization" not in headers:
+                headers["Authorization"] = f"Bearer {token}"
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def anon_client(app):
+    """A test client without credentials."""
+    return app.test_client(token=None)
+
+
+@pytest.fixture
+def make_user(app):
+    """``make_user(role="agent", email=None, teams=(), manager_of=())``: a user in ``app``'s
+    database; teams are created by name when missing."""
+    counter = iter(range(1, 1_000_000))
+
+    def factory(role="agent", email=None, name=None, teams=(), manager_of=(), password=None):
+        from crmkit.auth import users
+        from crmkit.auth.models import Team
+
+        def create():
+            n = next(counter)
+            user = users.create_user(email or f"{role}{n}@crmkit.test", name or f"{role} {n}",
+                                     role, password)
+            for team_name in teams:
+                team = Team.get_or_none(Team.name == team_name) or users.create_team(team_name)
+                users.add_member(team, user)
+            for team_name in manager_of:
+                team = Team.get_or_none(Team.name == team_name) or users.create_team(team_name)
+                users.update_team(team, manager=user)
+            return user
+
+        return _in_app(app, create)
+
+    return factory
+
+
+@pytest.fixture
+def make_client(app, make_user):
+    """``make_client(role="agent", scopes=("*",), user=None, expires_at=None, **user_args)``: a
+    test client acting as a new user with that role (or as ``user``); ``client.user`` is the
+    user."""
+
+    def factory(role="agent", scopes=("*",), user=None, expires_at=None, **user_args):
+        from crmkit.auth import tokens
+        user = user or make_user(role, **user_args)
+        plaintext = _in_app(app, lambda: tokens.create_token(user, "tests", scopes,
+                                                              expires_at)[1])
+        return app.test_client(token=plaintext, user=user)
+
+    return factory
 
 
 class Runner:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from crmkit.testing import admin_token
+
 CRMKIT = str(Path(sys.executable).with_name("crmkit"))
 
 
@@ -25,11 +27,13 @@ def crmkit_env(crmkit_config, **extra):
     return env
 
 
-def get_json(url, attempts=100):
+def get_json(url, attempts=100, token=None):
     last = None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     for _ in range(attempts):  # bounded: about 10 s
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                        timeout=2) as response:
                 return response.status, json.loads(response.read())
         except OSError as exc:
             last = exc
@@ -46,7 +50,8 @@ def test_serve_runs_gunicorn_and_answers_healthz(crmkit_config, app):
         status, body = get_json(f"http://127.0.0.1:{port}/healthz")
         assert status == 200
         assert body["status"] == "ok" and body["plugins"][0] == "crmkit"
-        status, listed = get_json(f"http://127.0.0.1:{port}/api/v1/plugins")
+        status, listed = get_json(f"http://127.0.0.1:{port}/api/v1/plugins",
+                                  token=admin_token(app))
         assert [p["name"] for p in listed][0] == "crmkit"
     finally:
         server.terminate()

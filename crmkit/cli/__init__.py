@@ -39,8 +39,10 @@ def main():
 
 
 def _register_builtin_commands() -> None:
-    from crmkit.cli import db_cmd, demo_cmd, inspect_cmd, plugins_cmd, serve_cmd
-    for module in (db_cmd, demo_cmd, inspect_cmd, plugins_cmd, serve_cmd):
+    from crmkit.cli import (access_cmd, audit_cmd, db_cmd, demo_cmd, inspect_cmd, plugins_cmd,
+                            serve_cmd, webhooks_cmd, worker_cmd)
+    for module in (db_cmd, demo_cmd, inspect_cmd, plugins_cmd, serve_cmd, webhooks_cmd,
+                   worker_cmd, access_cmd, audit_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from crmkit.jobs import PeriodicJob
     from crmkit.permissions import Permission
     from crmkit.plugins import CrmkitPluginManager
+    from crmkit.tasks import Task
 
 
 # -- set-up ---------------------------------------------------------------------------------------
@@ -53,7 +54,50 @@ def register_jobs() -> list[PeriodicJob]:
     """Return periodic jobs (cron-style schedules) the worker should run while the plugin is on."""
 
 
+@hookspec
+def register_tasks() -> list[Task]:
+    """Return one-off tasks (``crmkit.Task``) that code may ``defer``; the worker runs them while
+    the plugin is on."""
+
+
 # -- customer data --------------------------------------------------------------------------------
+
+@hookspec
+def register_interaction_types() -> list[str]:
+    """Return extra interaction types the plugin records on timelines (``sales.quote_sent``)."""
+
+
+@hookspec
+def register_custom_field_entities() -> list[str]:
+    """Return entities of the plugin that accept custom fields (``sales.deal``)."""
+
+
+@hookspec
+def validate_customer_change(customer: Any, changes: dict) -> dict | None:
+    """Return ``{field: message}`` to refuse a customer being created (``customer`` is None) or
+    changed; ``changes`` maps each field to ``[old, new]``."""
+
+
+@hookspec
+def customer_benefits(customer: Any, context: dict) -> list[dict] | None:
+    """Return benefits the plugin grants this customer, for quotes, campaigns and checkouts to
+    apply without importing the plugin: ``{"kind", "value", "label"}`` dicts."""
+
+
+@hookspec
+def customer_created(customer: Any) -> None:
+    """A customer was created (inside the creating transaction)."""
+
+
+@hookspec
+def customer_updated(customer: Any, changes: dict) -> None:
+    """A customer changed; ``changes`` maps each changed field to ``[old, new]``."""
+
+
+@hookspec
+def interaction_recorded(interaction: Any) -> None:
+    """An interaction was added to a customer's timeline; a ``purchase`` is revenue."""
+
 
 @hookspec
 def customer_profile_section(customer: Any) -> dict | None:

@@ -1,0 +1,11 @@
+"""Domain events: the transactional outbox and its feed.
+
+``emit(type, payload, subject=..., subject_id=...)`` writes an event in the caller's transaction;
+``GET /api/v1/events`` and the webhook worker read the committed events in order.
+The envelope is described in ``docs/events.md``.
+"""
+from crmkit.events.feed import Cursor, envelope, read_feed
+from crmkit.events.models import Event, EventConsumer
+from crmkit.events.outbox import emit
+
+__all__ = ["Cursor", "Event", "EventConsumer", "emit", "envelope", "read_feed"]

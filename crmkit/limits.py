@@ -1,0 +1,171 @@
+"""Limits that keep one caller from hurting the others: request rates, body sizes, uploads.
+
+- Rate limits per token (Flask-Limiter): ``CRMKIT_RATE_LIMIT`` for callers with a valid token,
+  ``CRMKIT_RATE_LIMIT_ANONYMOUS`` per address for everyone else (logins, bad tokens). Counters live
+  in memory, or in Redis when ``CRMKIT_REDIS_URL`` is set so that every worker shares them. A caller
+  over the limit gets 429 with ``Retry-After``.
+- Request bodies above ``CRMKIT_MAX_BODY_BYTES`` get 413 before anything parses them; endpoints
+  marked :func:`accepts_upload` allow up to ``CRMKIT_MAX_UPLOAD_BYTES`` instead.
+- :func:`read_upload` checks an uploaded file's size and that its bytes are what its type says.
+- Page sizes: lists cap ``limit`` at ``CRMKIT_MAX_PAGE_SIZE`` (:func:`crmkit.pagination.clamp_limit`).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from flask import Flask, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from werkzeug.datastructures import FileStorage
+
+from crmkit.errors import CrmkitError, ValidationError, error_response
+
+F = TypeVar("F", bound=Callable)
+
+_UPLOAD_ATTR = "_crmkit_upload"
+
+
+class PayloadTooLarge(CrmkitError):
+    status = 413
+
+
+class UnsupportedMediaType(CrmkitError):
+    status = 415
+
+
+# -- rate limits --------------------------------------------------------------------------------
+
+def rate_key() -> str:
+    principal = g.get("crmkit_principal")
+    if principal is not None:
+        return f"token:{principal.token_id}" if principal.token_id else f"user:{principal.user_id}"
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _limit_for_caller() -> str:
+    settings = current_app.extensions["crmkit"].config
+    if g.get("crmkit_principal") is not None:
+        return str(settings["RATE_LIMIT"])
+    return str(settings["RATE_LIMIT_ANONYMOUS"])
+
+
+def _exempt() -> bool:
+    # Health checks and the documentation's static files are polled and fetched in bursts.
+    from crmkit.auth.declare import PUBLIC_ENDPOINTS
+    endpoint = request.endpoint or ""
+    return endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api-docs.")
+
+
+def _storage(settings) -> tuple[str, str]:
+    """Storage URI and a key prefix naming the installation, so one Redis can serve several."""
+    redis_url = settings.get("REDIS_URL")
+    installation = hashlib.sha256(str(settings["DATABASE_URL"]).encode()).hexdigest()[:12]
+    return (str(redis_url) if redis_url else "memory://"), f"crmkit:{installation}"
+
+
+def init_app(app: Flask) -> Limiter:
+    settings = app.extensions["crmkit"].config
+    app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_BYTES"])
+    # Registered before the limiter's own after-request function, so it runs after it.
+    app.after_request(_retry_after_only_on_429)
+    storage_uri, prefix = _storage(settings)
+    limiter = Limiter(rate_key, default_limits=[_limit_for_caller], storage_uri=storage_uri,
+                      key_prefix=prefix, headers_enabled=True, default_limits_exempt_when=_exempt,
+                      in_memory_fallback_enabled=True, strategy="fixed-window")
+    limiter.init_app(app)
+    # The gate checks limits itself, once it knows who is calling (see crmkit.auth.gate).
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    app.extensions["crmkit_limiter"] = limiter
+    return limiter
+
+
+def check_rate_limit():
+    """None when the caller is within limits, else the 429 answer."""
+    limiter: Limiter = current_app.extensions["crmkit_limiter"]
+    try:
+        limiter._check_request_limit()
+    except RateLimitExceeded as exc:
+        current = limiter.current_limit
+        wait = max(1, math.ceil(current.reset_at - time.time())) if current else 1
+        g.crmkit_retry_after = wait
+        return error_response(429, f"Too many requests ({exc.description}); retry in {wait} s.",
+                              headers={"Retry-After": str(wait)})
+    return None
+
+
+def _retry_after_only_on_429(response):
+    if response.status_code == 429 and "crmkit_retry_after" in g:
+        response.headers["Retry-After"] = str(g.crmkit_retry_after)
+    elif response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+# -- bodies and uploads -------------------------------------------------------------------------
+
+def accepts_upload(view: F) -> F:
+    """Mark a view that takes file uploads: its body may be up to ``CRMKIT_MAX_UPLOAD_BYTES``
+    (plus room for the form around the file)."""
+    setattr(view, _UPLOAD_ATTR, True)
+    return view
+
+
+def apply_body_limit() -> None:
+    """Raise the body limit for upload endpoints; called by the gate before anything reads it."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    handler = view
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, request.method.lower(), None)
+    if handler is not None and getattr(handler, _UPLOAD_ATTR, False):
+        request.max_content_length = upload_limit() + 64 * 1024
+
+
+def upload_limit() -> int:
+    return int(current_app.extensions["crmkit"].config["MAX_UPLOAD_BYTES"])
+
+
+def _is_text(data: bytes) -> bool:
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# What a file of each type must start with (or be); a declared type is checked against its bytes.
+SIGNATURES: dict[str, Callable[[bytes], bool]] = {
+    "application/pdf": lambda d: d.startswith(b"%PDF-"),
+    "image/png": lambda d: d.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/jpeg": lambda d: d.startswith(b"\xff\xd8\xff"),
+    "image/gif": lambda d: d[:6] in (b"GIF87a", b"GIF89a"),
+    "image/webp": lambda d: d[:4] == b"RIFF" and d[8:12] == b"WEBP",
+    "text/csv": _is_text,
+    "text/plain": _is_text,
+}
+
+
+def read_upload(file: FileStorage | None, types: Iterable[str] = tuple(SIGNATURES),
+                field: str = "file", max_bytes: int | None = None) -> bytes:
+    """The uploaded file's bytes, after checking its size and that its content matches its
+    declared type (one of ``types``). 413 when too large, 415 for a type not accepted."""
+    if file is None or not file.filename:
+        raise ValidationError({field: "Missing file."})
+    limit = upload_limit() if max_bytes is None else max_bytes
+    data = file.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
+    declared = (file.mimetype or "").lower()
+    accepted = sorted(types)
+    if declared not in accepted:
+        raise UnsupportedMediaType(f"Files of type {declared or 'unknown'!r} are not accepted "
+                                   f"here; send one of: {', '.join(accepted)}.")
+    check = SIGNATURES.get(declared)
+    if check is not None and not check(data):
+        raise UnsupportedMediaType(f"The file's content is not {declared}.")
+    return data

@@ -1,0 +1,101 @@
+"""Test helpers for background work: run everything due in-process, and a real webhook receiver.
+
+Plugin tests use them too::
+
+    from crmkit.worker.testing import Receiver, run_due
+
+    with Receiver() as receiver:
+        ...  # create a subscription to receiver.url, make changes
+        run_due(app)
+        assert len(receiver.requests) == 1
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def run_due(app, max_rounds: int = 1000) -> int:
+    """Fan out events and run every due job, delivery and email now, in this thread (huey in
+    immediate mode). Returns the number of pump rounds."""
+    from crmkit.worker.pump import drain
+    from crmkit.worker.runtime import Runtime
+    return drain(Runtime(app, immediate=True), max_rounds)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST.
+
+    ``respond(received) -> status`` decides the answer (default 200). Create it with ``start=False``
+    to have a URL whose server is down; ``start()`` brings it up on the same port.
+    """
+
+    def __init__(self, respond: Callable[[Received], int] | None = None, start: bool = True,
+                 port: int | None = None):
+        self.respond = respond or (lambda received: 200)
+        self.port = port or free_port()
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        if start:
+            self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                received = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+                with receiver._lock:
+                    receiver.requests.append(received)
+                status = receiver.respond(received)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Receiver:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

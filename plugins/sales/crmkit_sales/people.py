@@ -1,0 +1,77 @@
+"""Users as sales sees them: who is acting, who holds a role, who manages whom.
+
+Users, teams and roles belong to the kernel (``crmkit.auth``); this module only reads them.
+"""
+from __future__ import annotations
+
+from crmkit.auth.models import Role, Team, TeamMember, User
+from crmkit.auth.principal import current_principal
+from crmkit.errors import ValidationError
+
+
+def acting_user_id() -> int | None:
+    """The user behind this request, or None for the operator (command line, jobs)."""
+    principal = current_principal()
+    return principal.user_id if principal is not None else None
+
+
+def active_user_ids(ids) -> set[int]:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return set()
+    return {u for (u,) in User.select(User.id).where(User.id.in_(ids), User.active == True)  # noqa: E712
+            .tuples()}
+
+
+def check_user(user_id: int | None, field: str, errors: dict) -> None:
+    if user_id is not None and not active_user_ids([user_id]):
+        errors[field] = f"No active user with id {user_id}."
+
+
+def users_with_role(role: str) -> list[int]:
+    return [u for (u,) in User.select(User.id).join(Role)
+            .where(Role.name == role, User.active == True)  # noqa: E712
+            .order_by(User.id).tuples()]
+
+
+def team_members(team_id: int) -> list[int]:
+    """Active members of a team, in a stable order (round-robin walks it)."""
+    return [u for (u,) in TeamMember.select(TeamMember.user).join(User)
+            .where(TeamMember.team == team_id, User.active == True)  # noqa: E712
+            .order_by(User.id).tuples()]
+
+
+def team_exists(team_id: int) -> bool:
+    return Team.select().where(Team.id == team_id).exists()
+
+
+def managers_of(user_id: int) -> list[int]:
+    """Managers of every team the user belongs to (not the user themself)."""
+    teams = TeamMember.select(TeamMember.team).where(TeamMember.user == user_id)
+    return sorted({m for (m,) in Team.select(Team.manager)
+                   .where(Team.id.in_(teams), Team.manager.is_null(False),
+                          Team.manager != user_id).tuples()} & active_user_ids(
+        [m for (m,) in Team.select(Team.manager).where(Team.id.in_(teams)).tuples()]))
+
+
+def team_of(user_id: int | None) -> int | None:
+    """The first team a user belongs to: a deal owned by them belongs to it for team scopes."""
+    if user_id is None:
+        return None
+    row = (TeamMember.select(TeamMember.team).where(TeamMember.user == user_id)
+           .order_by(TeamMember.team).first())
+    return row.team_id if row is not None else None
+
+
+def user_names(ids) -> dict[int, str]:
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    return dict(User.select(User.id, User.name).where(User.id.in_(ids)).tuples())
+
+
+def require_role_name(role: str, field: str) -> None:
+    if not Role.select().where(Role.name == role).exists():
+        from crmkit.auth.roles import BUILTIN_ROLES
+        if role not in BUILTIN_ROLES:
+            raise ValidationError({field: f"No role named {role!r}."})

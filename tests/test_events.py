@@ -1,0 +1,179 @@
+"""The transactional outbox: emit in the caller's transaction, and the ordered feed."""
+import decimal
+import datetime as dt
+import uuid
+
+import pytest
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from crmkit import Manifest, hookimpl
+from crmkit.db import connection, database, write_transaction
+from crmkit.events import Event, emit
+from crmkit.testing import configured_test_database, _is_postgres
+
+
+class Shop:
+    """A throwaway plugin whose endpoint emits an event and then succeeds or fails."""
+
+    manifest = Manifest(name="shop")
+
+    def __init__(self):
+        self.blp = Blueprint("shop", __name__, url_prefix="/orders")
+
+        @self.blp.route("")
+        class Orders(MethodView):
+            def post(self):
+                from flask import request
+                body = request.get_json()
+                emit("shop.order.placed", {"total": decimal.Decimal(body["total"])},
+                     subject="order", subject_id=body["id"])
+                if body.get("fail"):
+                    from crmkit.errors import ValidationError
+                    raise ValidationError({"total": "Too much."})
+                return {"ok": True}, 201
+
+    @hookimpl
+    def register_blueprints(self):
+        return [self.blp]
+
+
+def feed(client, **params):
+    response = client.get("/api/v1/events", query_string=params)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_emit_writes_an_event_with_the_envelope_fields(app, db):
+    with write_transaction():
+        event = emit("customer.created",
+                     {"name": "Ada", "limit": decimal.Decimal("10.50"),
+                      "born": dt.date(1815, 12, 10), "ref": uuid.UUID(int=1)},
+                     subject="customer", subject_id=42)
+    stored = Event.get_by_id(event.id)
+    assert stored.uuid == event.uuid and stored.type == "customer.created"
+    assert stored.subject_id == "42" and stored.schema_version == 1
+    assert stored.occurred_at.tzinfo is dt.timezone.utc
+
+    page = feed(app.test_client())
+    [item] = page["events"]
+    assert item["id"] == str(event.uuid)
+    assert item["payload"] == {"name": "Ada", "limit": "10.50", "born": "1815-12-10",
+                               "ref": "00000000-0000-0000-0000-000000000001"}
+    assert item["occurred_at"].endswith("Z")
+    assert set(item) == {"id", "type", "schema_version", "occurred_at", "subject", "subject_id",
+                         "payload", "cursor"}
+    assert page["next_cursor"] == item["cursor"] and page["has_more"] is False
+
+
+def test_a_rolled_back_transaction_leaves_no_event(app, db):
+    with pytest.raises(RuntimeError):
+        with write_transaction():
+            emit("customer.created", {"id": 1})
+            raise RuntimeError("the change failed")
+    assert Event.select().count() == 0
+
+
+def test_an_error_answer_leaves_no_event_and_a_success_leaves_one(make_app):
+    client = make_app(plugins=[Shop()]).test_client()
+    failed = client.post("/api/v1/shop/orders", json={"id": 1, "total": "5.00", "fail": True})
+    assert failed.status_code == 422
+    assert feed(client)["events"] == []
+    assert client.post("/api/v1/shop/orders", json={"id": 2, "total": "7.25"}).status_code == 201
+    [event] = feed(client)["events"]
+    assert (event["type"], event["subject_id"], event["payload"]) == (
+        "shop.order.placed", "2", {"total": "7.25"})
+
+
+def test_bad_type_and_payload_are_refused_and_roll_back(app, db):
+    for bad in ("Customer.Created", "created", "a..b", "x" * 101 + ".y"):
+        with pytest.raises(ValueError, match="dotted lower case"):
+            emit(bad, {})
+    with pytest.raises(TypeError, match="not JSON serialisable"):
+        with write_transaction():
+            emit("customer.created", {"when": object()})
+    with pytest.raises(TypeError, match="must be a dict"):
+        emit("customer.created", [1, 2])
+    assert Event.select().count() == 0
+
+
+def test_feed_pages_in_order_with_a_keyset_cursor(app, db):
+    with write_transaction():
+        for i in range(7):
+            emit("customer.created" if i % 2 else "customer.updated", {"n": i},
+                 subject="customer", subject_id=i)
+    client = app.test_client()
+    seen, cursor = [], None
+    for _ in range(10):  # bounded: 7 events in pages of 3 need 3 pages
+        params = {"limit": 3} | ({"after": cursor} if cursor else {})
+        page = feed(client, **params)
+        seen += [e["payload"]["n"] for e in page["events"]]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert seen == list(range(7))
+    # Polling again from the end gives nothing and keeps the cursor.
+    assert feed(client, after=cursor) == {"events": [], "next_cursor": cursor, "has_more": False}
+    with write_transaction():
+        emit("customer.deleted", {"n": 7})
+    assert [e["payload"]["n"] for e in feed(client, after=cursor)["events"]] == [7]
+
+
+def test_feed_filters_by_type_pattern_and_subject(app, db):
+    with write_transaction():
+        emit("customer.created", {"n": 1}, subject="customer", subject_id=1)
+        emit("sales.deal.stage_changed", {"n": 2}, subject="deal", subject_id=1)
+        emit("customer.updated", {"n": 3}, subject="customer", subject_id=2)
+        emit("customerx.created", {"n": 4})
+    client = app.test_client()
+
+    def ns(**params):
+        return [e["payload"]["n"] for e in feed(client, **params)["events"]]
+
+    assert ns(type="customer.*") == [1, 3]
+    assert ns(type="customer.created,sales.deal.stage_changed") == [1, 2]
+    assert ns(type=["customer.updated", "sales.*"]) == [2, 3]
+    assert ns(type="*") == [1, 2, 3, 4]
+    assert ns(subject="customer", subject_id="2") == [3]
+
+
+def test_feed_rejects_bad_input_with_422(app):
+    client = app.test_client()
+    limit = app.config["CRMKIT_MAX_PAGE_SIZE"]
+    for params, field in (({"after": "yesterday"}, "after"), ({"limit": limit + 1}, "limit"),
+                          ({"limit": 0}, "limit"), ({"type": "Customer!"}, "type")):
+        response = client.get("/api/v1/events", query_string=params)
+        assert response.status_code == 422, params
+        assert field in response.json["errors"]["json"]
+
+
+def test_feed_page_size_follows_max_page_size(make_app):
+    app = make_app(MAX_PAGE_SIZE=5)
+    with app.app_context(), connection(), write_transaction():
+        Event.insert_many([{"uuid": uuid.uuid4(), "type": "customer.created", "payload": "{}"}
+                           for _ in range(12)]).execute()
+    client = app.test_client()
+    assert len(feed(client)["events"]) == 5
+    assert client.get("/api/v1/events?limit=6").status_code == 422
+
+
+@pytest.mark.skipif(not _is_postgres(configured_test_database()),
+                    reason="PostgreSQL hands out ids before commit; SQLite serialises writers")
+def test_a_late_committing_transaction_is_never_skipped_on_postgresql(app, db, crmkit_database_url):
+    """Transaction A takes an id first but commits after B: a reader must not step past A."""
+    import psycopg
+    client = app.test_client()
+    late = psycopg.connect(crmkit_database_url.replace("+pool", ""))
+    try:
+        late.execute("INSERT INTO event (tx, uuid, type, schema_version, occurred_at, payload) "
+                     "VALUES (txid_current(), %s, 'customer.created', 1, now(), '{\"n\": 1}')",
+                     (uuid.uuid4(),))
+        with write_transaction():
+            emit("customer.created", {"n": 2})
+        first = feed(client)
+        assert first["events"] == []  # B is hidden while the older A is still running
+        late.commit()
+    finally:
+        late.close()
+    second = feed(client, after=first["next_cursor"])
+    assert [e["payload"]["n"] for e in second["events"]] == [1, 2]
