@@ -14,6 +14,9 @@ DEFAULTS: dict[str, object] = {
     # Per process; PostgreSQL only (SQLite pools without a cap).
     "DB_POOL_SIZE": 20,
     "MAX_PAGE_SIZE": 200,
+    # Region for phone numbers typed without a country code (ISO 3166, e.g. "GB"); None means
+    # every number must carry its +country code.
+    "DEFAULT_PHONE_REGION": None,
     # Requests per token (or per address without a valid token); "N per second|minute|hour|day".
     "RATE_LIMIT": "600 per minute",
     "RATE_LIMIT_ANONYMOUS": "60 per minute",

@@ -170,3 +170,10 @@ def test_page_size_has_a_hard_maximum_and_bad_cursor_is_422(client):
     response = client.get("/api/v1/customers?colour=blue")
     assert response.status_code == 422
     assert response.json["errors"]["query"] == {"colour": ["Unknown filter."]}
+
+
+def test_default_phone_region_accepts_national_numbers(make_app):
+    client = make_app(DEFAULT_PHONE_REGION="GB").test_client()
+    body = client.post("/api/v1/customers", json={"first_name": "A",
+                                                   "phone": "020 7946 0958"}).json
+    assert body["phone"] == "+442079460958"
