@@ -14,21 +14,28 @@ def register_models():
     from crmkit.idempotency import IdempotencyKey
     from crmkit.plugin_state import PluginSetting
     from crmkit import messaging
+    from crmkit.imports.models import MODELS as IMPORT_MODELS
+    from crmkit.privacy.models import Consent
     return [PluginSetting, *CUSTOMER_MODELS, *messaging.models(), *AUTH_MODELS, AuditEvent,
-            IdempotencyKey]
+            IdempotencyKey, *IMPORT_MODELS, Consent]
 
 
 @hookimpl
 def register_blueprints():
     from crmkit.customers.api import blp as customers_blp
     from crmkit.customers.api import meta as customer_settings_blp
+    from crmkit.customers.dedupe_api import blp as customer_duplicates_blp
     from crmkit.plugins_api import blp
     from crmkit.audit.api import blp as audit_blp
     from crmkit.auth.api import blp as users_blp
     from crmkit.auth.api import roles_blp, tokens_blp
     from crmkit import messaging
-    return [blp, customers_blp, customer_settings_blp, *messaging.blueprints(), users_blp,
-            roles_blp, tokens_blp, audit_blp]
+    from crmkit.customers.export_api import blp as customer_exports_blp
+    from crmkit.imports.api import blp as imports_blp
+    from crmkit.privacy.api import blp as privacy_blp
+    return [blp, customers_blp, customer_settings_blp, customer_duplicates_blp,
+            *messaging.blueprints(), users_blp, roles_blp, tokens_blp, audit_blp,
+            customer_exports_blp, imports_blp, privacy_blp]
 
 
 @hookimpl
@@ -48,6 +55,13 @@ def register_permissions():
         *ACCESS_PERMISSIONS,
         *messaging.permissions(),
     ]
+
+
+@hookimpl
+def register_tasks():
+    # Kernel one-off tasks; add yours to this list.
+    from crmkit.imports.tasks import RUN_IMPORT
+    return [RUN_IMPORT]
 
 
 @hookimpl

@@ -71,6 +71,11 @@ _COLUMN = {"text": "text_value", "choice": "text_value", "multi_choice": "text_v
            "boolean": "bool_value"}
 
 
+def value_column(field_type: str) -> str:
+    """The ``custom_value`` column that stores values of ``field_type`` (bulk writers need it)."""
+    return _COLUMN[field_type]
+
+
 def entities() -> list[str]:
     """Entities that accept custom fields: the kernel's and those plugins register."""
     from flask import current_app, has_app_context
@@ -174,12 +179,15 @@ def _coerce(field: CustomField, raw):
     return None, f"Not a valid value: expected {expected}."
 
 
-def validate_values(entity: str, values: dict | None, creating: bool) -> dict[str, object]:
-    """Check ``values`` against the entity's definitions; errors are keyed ``custom.<name>``."""
+def validate_values(entity: str, values: dict | None, creating: bool,
+                    defined: dict[str, CustomField] | None = None) -> dict[str, object]:
+    """Check ``values`` against the entity's definitions; errors are keyed ``custom.<name>``.
+    ``defined`` (from :func:`fields_for`) saves the query when checking many records."""
     values = values or {}
     if not isinstance(values, dict):
         raise ValidationError({"custom": "Must be an object of field name to value."})
-    defined = fields_for(entity)
+    if defined is None:
+        defined = fields_for(entity)
     clean, errors = {}, {}
     for name, raw in values.items():
         field = defined.get(name)

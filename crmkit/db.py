@@ -94,6 +94,9 @@ def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,
             timeout=sqlite_busy_timeout_ms / 1000,
             max_connections=None,  # SQLite connections are cheap; the lock is the limit
             stale_timeout=300,
+            # The pool hands a connection to whichever thread asks next (worker threads, gunicorn
+            # threads); only one thread holds it at a time, so sqlite3's same-thread check is moot.
+            check_same_thread=False,
         )
     if url.startswith(("postgres://", "postgresql://", "postgres+pool://", "postgresql+pool://")):
         scheme, rest = url.split("://", 1)

@@ -72,9 +72,11 @@ def init_app(app: Flask) -> Limiter:
     # Registered before the limiter's own after-request function, so it runs after it.
     app.after_request(_retry_after_only_on_429)
     storage_uri, prefix = _storage(settings)
-    limiter = Limiter(rate_key, default_limits=[_limit_for_caller], storage_uri=storage_uri,
-                      key_prefix=prefix, headers_enabled=True, default_limits_exempt_when=_exempt,
-                      in_memory_fallback_enabled=True, strategy="fixed-window")
+    # Application limits: one budget per caller across every route, not one per route.
+    limiter = Limiter(rate_key, application_limits=[_limit_for_caller], storage_uri=storage_uri,
+                      key_prefix=prefix, headers_enabled=True,
+                      application_limits_exempt_when=_exempt, in_memory_fallback_enabled=True,
+                      strategy="fixed-window")
     limiter.init_app(app)
     # The gate checks limits itself, once it knows who is calling (see crmkit.auth.gate).
     app.before_request_funcs[None].remove(limiter._check_request_limit)

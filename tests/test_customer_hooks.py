@@ -101,8 +101,11 @@ def test_hook_validate_customer_change(rclient, recorder):
     assert response.status_code == 422
     assert rclient.get(f"/api/v1/customers/{customer_id}").json["status"] == "active"
     validate = [c for c in recorder.calls if c[0] == "validate"]
+    # The creator becomes the owner (owner_id) unless the request names another.
     assert validate[0] == ("validate", None, {"first_name": [None, "Bo"],
-                                              "status": [None, "churned"]})
+                                              "status": [None, "churned"],
+                                              "owner_id": [None, rclient.get(
+                                                  "/api/v1/users/me").json["id"]]})
     assert validate[-1] == ("validate", customer_id, {"status": ["active", "churned"]})
 
 

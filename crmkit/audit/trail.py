@@ -44,6 +44,8 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     before, after = before or {}, after or {}
     out = {}
     for name in list(before) + [n for n in after if n not in before]:
+        if before.get(name) == after.get(name):  # by value: Decimal("9.5") == Decimal("9.50")
+            continue
         old, new = _json_ready(before.get(name)), _json_ready(after.get(name))
         if old != new:
             out[name] = [REDACTED if old is not None else None,

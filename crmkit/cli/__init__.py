@@ -41,8 +41,12 @@ def main():
 def _register_builtin_commands() -> None:
     from crmkit.cli import (access_cmd, audit_cmd, db_cmd, demo_cmd, inspect_cmd, plugins_cmd,
                             serve_cmd, webhooks_cmd, worker_cmd)
+    from crmkit.cli import custom_fields_cmd, customers_cmd, tags_cmd
+    from crmkit.cli import privacy_cmd
+    from crmkit.cli import customers_io_cmd  # adds import/export to the customers group
     for module in (db_cmd, demo_cmd, inspect_cmd, plugins_cmd, serve_cmd, webhooks_cmd,
-                   worker_cmd, access_cmd, audit_cmd):
+                   worker_cmd, access_cmd, audit_cmd, customers_cmd, custom_fields_cmd,
+                   tags_cmd, privacy_cmd, customers_io_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -21,7 +21,9 @@ def worker(workers, once):
     Redis when CRMKIT_REDIS_URL is set. Stop with Ctrl-C or SIGTERM; tasks in hand finish first.
     """
     from crmkit.worker.process import run_once, run_worker
-    app = cli_context().app()
+    ctx = cli_context()
+    ctx.settings  # reading them sets up logging at CRMKIT_LOG_LEVEL
+    app = ctx.app()
     if once:
         rounds = run_once(app)
         click.echo(f"done ({rounds} round(s))")

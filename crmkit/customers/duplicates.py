@@ -36,8 +36,8 @@ RULES = ("email", "phone", "name")
 GMAIL = ("gmail.com", "googlemail.com")
 # Names within one company count as similar from this ratio (difflib, on folded names) ...
 SIMILAR_RATIO = 0.9
-# ... compared pairwise only in companies up to this size; larger ones match on equal names only.
-FUZZY_BLOCK_LIMIT = 200
+# ... when they share a word that at most this many people of the company have.
+COMMON_WORD_LIMIT = 50
 # Companies fetched per query while looking for name candidates.
 _COMPANY_BATCH = 200
 
@@ -163,12 +163,16 @@ def similar_names(a: str, b: str) -> bool:
     if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 2:
         return False
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return (matcher.real_quick_ratio() >= SIMILAR_RATIO and matcher.quick_ratio() >= SIMILAR_RATIO
-            and matcher.ratio() >= SIMILAR_RATIO)
+    return matcher.quick_ratio() >= SIMILAR_RATIO and matcher.ratio() >= SIMILAR_RATIO
 
 
 def name_groups(people: list[tuple[int, str]]) -> list[list[int]]:
-    """Groups (two or more ids, ascending) of one company's people with similar names."""
+    """Groups (two or more ids, ascending) of one company's people with similar names.
+
+    Equal folded names group at once. For typos, only names sharing a word are compared (a
+    typo rarely hits every word), and a word more than :data:`COMMON_WORD_LIMIT` people share
+    is no evidence: so a large company costs little more than a small one.
+    """
     folded = [(pid, fold_name(name)) for pid, name in sorted(people)]
     parent = {pid: pid for pid, _ in folded}
 
@@ -183,18 +187,27 @@ def name_groups(people: list[tuple[int, str]]) -> list[list[int]]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    by_key: dict[str, int] = {}
+    first_with: dict[str, int] = {}
     for pid, key in folded:
-        if key in by_key:
-            join(by_key[key], pid)
+        if key in first_with:
+            join(first_with[key], pid)
         else:
-            by_key[key] = pid
-    if len(folded) <= FUZZY_BLOCK_LIMIT:
-        distinct = list(by_key.items())
-        for i, (key_a, pid_a) in enumerate(distinct):
-            for key_b, pid_b in distinct[i + 1:]:
-                if similar_names(key_a, key_b):
-                    join(pid_a, pid_b)
+            first_with[key] = pid
+    by_word: dict[str, list[str]] = {}
+    for key in first_with:
+        for word in set(key.split()):
+            by_word.setdefault(word, []).append(key)
+    compared: set[tuple[str, str]] = set()
+    for keys in by_word.values():
+        if len(keys) > COMMON_WORD_LIMIT:
+            continue
+        for i, key_a in enumerate(keys):
+            for key_b in keys[i + 1:]:
+                pair = (key_a, key_b) if key_a < key_b else (key_b, key_a)
+                if pair not in compared:
+                    compared.add(pair)
+                    if similar_names(key_a, key_b):
+                        join(first_with[key_a], first_with[key_b])
     groups: dict[int, list[int]] = {}
     for pid, _ in folded:
         groups.setdefault(root(pid), []).append(pid)
@@ -259,13 +272,25 @@ def _parse_rules(raw) -> list[str]:
     return [r for r in RULES if r in rules]
 
 
+# Marks this list's cursors, so one of another list is refused rather than misread.
+_CURSOR_TAG = "duplicates"
+
+
+def _make_position(candidate: Candidate) -> str:
+    return make_cursor([_CURSOR_TAG, RULES.index(candidate.rule), candidate.key], 0)
+
+
 def _read_position(cursor: str | None) -> tuple[int, object]:
     if not cursor:
         return 0, None
-    key, rank = read_cursor(cursor)
-    valid = 0 <= rank < len(RULES) and (
-        isinstance(key, list) and len(key) == 2 and all(isinstance(k, int) for k in key)
-        if RULES[rank] == "name" else isinstance(key, str))
+    value, _ = read_cursor(cursor)
+    valid = isinstance(value, list) and len(value) == 3 and value[0] == _CURSOR_TAG \
+        and isinstance(value[1], int) and 0 <= value[1] < len(RULES)
+    if valid:
+        rank, key = value[1], value[2]
+        valid = (isinstance(key, list) and len(key) == 2
+                 and all(isinstance(k, int) for k in key)) if RULES[rank] == "name" \
+            else isinstance(key, str)
     if not valid:
         raise ValidationError({"cursor": "Not a cursor returned by this list."}, location="query")
     return rank, key
@@ -318,7 +343,7 @@ def find_duplicates(params: Mapping[str, object], max_page_size: int) -> Page:
     more = len(found) > limit
     found = found[:limit]
     _describe(found)
-    next_cursor = make_cursor(found[-1].key, RULES.index(found[-1].rule)) if more else None
+    next_cursor = _make_position(found[-1]) if more else None
     return Page(found, next_cursor, limit)
 
 

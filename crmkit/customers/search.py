@@ -8,6 +8,7 @@ import peewee
 from peewee import fn
 
 from crmkit import custom_fields
+from crmkit.auth.scoping import visible
 from crmkit.customers.models import KINDS, STATUSES, Customer, CustomerPhone, CustomerTag, Tag
 from crmkit.errors import ValidationError
 from crmkit.pagination import Page, clamp_limit, keyset_page, parse_sort
@@ -95,6 +96,7 @@ def list_customers(params: Mapping[str, object], max_page_size: int) -> Page:
         query = Customer.select()
     for condition in customer_filters(params):
         query = query.where(condition)
+    query = visible(query, Customer)  # only the customers the caller's role scope covers
 
     def value_of(row):
         return getattr(row, "sort_value", None) if sort_expr is not SORTS.get(name) \

@@ -1,11 +1,15 @@
 """Creating, changing, reading and deleting customers: the rules both doors (API, CLI) share."""
 from __future__ import annotations
 
+from collections.abc import Callable
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
 
-from crmkit import custom_fields
+from crmkit import audit, custom_fields
+from crmkit.auth.scoping import assign_owner, can_see
 from crmkit.customers.contacts import email_key, normalize_email, normalize_phone
 from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, CustomerPhone,
                                      CustomerTag, Tag)
@@ -44,7 +48,8 @@ def _setting(name: str, default=None):
 
 def get_customer(customer_id: int) -> Customer:
     customer = Customer.get_or_none(Customer.id == customer_id)
-    if customer is None:
+    # Another owner's customer answers exactly like a missing one (object-level access).
+    if customer is None or not can_see(customer):
         raise NotFound(f"Customer {customer_id} does not exist.")
     if customer.merged_into_id is not None:
         raise MergedAway(customer_id, _survivor_of(customer))
@@ -72,14 +77,31 @@ def _contact_fields(data: dict, single: str, others: str) -> list[tuple[str, str
     return pairs + [(f"{others}.{i}", raw) for i, raw in enumerate(data.get(others) or [])]
 
 
-def _check_contacts(data: dict, customer_id: int | None, errors: dict) -> tuple[list, list]:
+@dataclass
+class Lookups:
+    """What the checks would otherwise ask the database record by record; a bulk import fetches
+    it once per batch. A key missing from a mapping means "not in the database"."""
+
+    # email_key -> customer id
+    email_owners: dict[str, int] = dataclasses.field(default_factory=dict)
+    # company id -> (kind, merged_into_id)
+    companies: dict[int, tuple[str, int | None]] = dataclasses.field(default_factory=dict)
+    custom_fields: dict[str, custom_fields.CustomField] | None = None
+    normalize_phone: Callable[[str, str | None], tuple[str | None, str | None]] = normalize_phone
+
+
+def _check_contacts(data: dict, customer_id: int | None, errors: dict,
+                    lookups: Lookups | None = None) -> tuple[list, list]:
     """Normalised (emails, phones), primary first; errors name the field and the position."""
     emails, phones, keys = [], [], set()
     for field, raw in _contact_fields(data, "email", "other_emails"):
         email, problem = normalize_email(raw)
         key = email_key(email) if email else None
-        owner = (CustomerEmail.select(CustomerEmail.customer)
-                 .where(CustomerEmail.email_key == key).scalar()) if key else None
+        if lookups is not None:
+            owner = lookups.email_owners.get(key) if key else None
+        else:
+            owner = (CustomerEmail.select(CustomerEmail.customer)
+                     .where(CustomerEmail.email_key == key).scalar()) if key else None
         if problem:
             errors[field] = problem
         elif key in keys:
@@ -90,8 +112,9 @@ def _check_contacts(data: dict, customer_id: int | None, errors: dict) -> tuple[
             keys.add(key)
             emails.append(email)
     region = _setting("DEFAULT_PHONE_REGION")
+    normalize = lookups.normalize_phone if lookups is not None else normalize_phone
     for field, raw in _contact_fields(data, "phone", "other_phones"):
-        number, problem = normalize_phone(raw, region)
+        number, problem = normalize(raw, region)
         if problem:
             errors[field] = problem
         elif number not in phones:
@@ -119,13 +142,17 @@ def _save_contacts(customer: Customer, emails: list[str], phones: list[str]) -> 
     customer.phone = phones[0] if phones else None
 
 
-def _check_company(company_id, customer_id, errors):
+def _check_company(company_id, customer_id, errors, lookups: Lookups | None = None):
     if company_id is None:
         return
-    company = Customer.get_or_none(Customer.id == company_id)
-    if company is None or company.merged_into_id is not None:
+    if lookups is not None:
+        kind, merged_into = lookups.companies.get(company_id, (None, None))
+    else:
+        company = Customer.get_or_none(Customer.id == company_id)
+        kind, merged_into = (company.kind, company.merged_into_id) if company else (None, None)
+    if kind is None or merged_into is not None:
         errors["company_id"] = f"Customer {company_id} does not exist."
-    elif company.kind != COMPANY:
+    elif kind != COMPANY:
         errors["company_id"] = f"Customer {company_id} is a person, not a company."
     elif company_id == customer_id:
         errors["company_id"] = "A company cannot belong to itself."
@@ -142,8 +169,21 @@ def _plugin_errors(customer: Customer | None, changes: dict) -> dict:
     return errors
 
 
-def create_customer(data: dict, source: str = "api") -> Customer:
-    """Create a person or company; raises ValidationError naming every bad field at once."""
+@dataclass
+class NewCustomer:
+    """A customer that passed every check of :func:`check_new_customer`, not yet stored."""
+
+    kind: str
+    name: str
+    columns: dict[str, Any]  # the EDITABLE values given, without kind and name
+    emails: list[str]
+    phones: list[str]
+    custom: dict[str, Any]
+
+
+def check_new_customer(data: dict, lookups: Lookups | None = None) -> NewCustomer:
+    """Every rule a new customer must pass, without writing anything; raises ValidationError
+    naming every bad field at once. Bulk import passes ``lookups`` fetched for a whole batch."""
     kind = data.get("kind") or PERSON
     errors: dict = {}
     name = _display_name(kind, data)
@@ -153,10 +193,12 @@ def create_customer(data: dict, source: str = "api") -> Customer:
             else "Give a first name, last name or name.")
     if kind == COMPANY and data.get("company_id") is not None:
         errors["company_id"] = "A company cannot belong to a company."
-    _check_company(data.get("company_id"), None, errors)
-    emails, phones = _check_contacts(data, None, errors)
+    _check_company(data.get("company_id"), None, errors, lookups)
+    emails, phones = _check_contacts(data, None, errors, lookups)
     try:
-        custom = custom_fields.validate_values(ENTITY, data.get("custom"), creating=True)
+        custom = custom_fields.validate_values(
+            ENTITY, data.get("custom"), creating=True,
+            defined=lookups.custom_fields if lookups is not None else None)
     except ValidationError as exc:
         errors.update(exc.fields)
         custom = {}
@@ -164,17 +206,26 @@ def create_customer(data: dict, source: str = "api") -> Customer:
     errors.update({k: v for k, v in _plugin_errors(None, changes).items() if k not in errors})
     if errors:
         raise ValidationError(errors)
-
-    now = utcnow()
     columns = {k: data[k] for k in EDITABLE if k in data and k not in ("kind", "name")}
-    customer = Customer(**columns, kind=kind, name=name, created_at=now, updated_at=now)
+    return NewCustomer(kind, name, columns, emails, phones, custom)
+
+
+def create_customer(data: dict, source: str = "api") -> Customer:
+    """Create a person or company; raises ValidationError naming every bad field at once."""
+    data = assign_owner(data, Customer, "customers:reassign", creating=True)
+    new = check_new_customer(data)
+    now = utcnow()
+    customer = Customer(**new.columns, kind=new.kind, name=new.name, created_at=now,
+                        updated_at=now)
     customer.save()
-    _save_contacts(customer, emails, phones)
+    _save_contacts(customer, new.emails, new.phones)
     customer.save()
     set_tags(customer.id, data.get("tags") or [])
-    custom_fields.save_values(ENTITY, customer.id, custom)
+    custom_fields.save_values(ENTITY, customer.id, new.custom)
     emit("customer.created", {"customer": customer_summary(customer), "source": source},
          subject=ENTITY, subject_id=customer.id)
+    audit.record("create", ENTITY, customer.id, changes=audit.diff(None, customer_record_for_audit(
+        customer)), detail={"source": source})
     pm = _pm()
     if pm is not None:
         pm.hook.customer_created(customer=customer)
@@ -184,6 +235,7 @@ def create_customer(data: dict, source: str = "api") -> Customer:
 def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     """Apply a partial change; returns the customer and ``{field: [old, new]}`` of what changed."""
     customer = get_customer(customer_id)
+    data = assign_owner(data, Customer, "customers:reassign", current_owner=customer.owner_id)
     errors: dict = {}
     changes: dict[str, list] = {}
     for key in EDITABLE:
@@ -249,6 +301,8 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     custom_fields.save_values(ENTITY, customer.id, custom)
     emit("customer.updated", {"customer": customer_summary(customer), "changes": changes},
          subject=ENTITY, subject_id=customer.id)
+    if changes:
+        audit.record("update", ENTITY, customer.id, changes=changes)
     pm = _pm()
     if pm is not None:
         pm.hook.customer_updated(customer=customer, changes=changes)
@@ -267,7 +321,14 @@ def delete_customer(customer_id: int) -> None:
     custom_fields.delete_values(ENTITY, customer.id)
     emit("customer.deleted", {"customer": customer_summary(customer)}, subject=ENTITY,
          subject_id=customer.id)
+    audit.record("delete", ENTITY, customer.id,
+                 changes=audit.diff(customer_record_for_audit(customer), None))
     customer.delete_instance()
+
+
+def customer_record_for_audit(customer: Customer) -> dict[str, Any]:
+    """The customer's own columns, as the audit trail records them on create and delete."""
+    return {name: getattr(customer, name) for name in ("kind", "name") + EDITABLE}
 
 
 def contact_lists(customer: Customer) -> dict[str, Any]:
@@ -290,10 +351,12 @@ def contact_lists_for(customer_ids: list[int]) -> dict[int, dict[str, Any]]:
     return {i: _as_fields(emails[i], phones[i]) for i in customer_ids}
 
 
+# What events and hooks say about a customer (bulk import builds the same from plain rows).
+SUMMARY_FIELDS = ("id", "kind", "name", "email", "phone", "status", "owner_id")
+
+
 def customer_summary(customer: Customer) -> dict:
-    return {"id": customer.id, "kind": customer.kind, "name": customer.name,
-            "email": customer.email, "phone": customer.phone, "status": customer.status,
-            "owner_id": customer.owner_id}
+    return {name: getattr(customer, name) for name in SUMMARY_FIELDS}
 
 
 def find_by_contact(email: str | None = None, phone: str | None = None) -> Customer | None:
@@ -312,5 +375,6 @@ def find_by_contact(email: str | None = None, phone: str | None = None) -> Custo
     return None
 
 
-__all__ = ["MergedAway", "Tag", "contact_lists", "create_customer", "customer_summary",
+__all__ = ["Lookups", "MergedAway", "NewCustomer", "Tag", "check_new_customer", "contact_lists",
+           "create_customer", "customer_summary",
            "delete_customer", "find_by_contact", "get_customer", "update_customer"]

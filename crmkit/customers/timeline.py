@@ -82,10 +82,27 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
                                            & (Interaction.external_id == str(external_id)))
         if existing is not None:
             return existing
+    values = check_interaction(data)
+    interaction = Interaction.create(customer=customer, source=source, **values)
+    if values["type"] == "purchase" and customer.status in _BECOMES_ACTIVE:
+        (Customer.update(status="active", updated_at=utcnow())
+         .where(Customer.id == customer.id).execute())
+    emit("interaction.recorded", interaction_dict(interaction), subject="customer",
+         subject_id=customer.id)
+    if has_app_context():
+        current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
+    return interaction
+
+
+def check_interaction(data: Mapping, types: list[str] | None = None) -> dict:
+    """Every rule an interaction must pass, without writing; returns the column values (all but
+    customer and source) or raises ValidationError. Bulk import passes ``types`` once."""
+    types = interaction_types() if types is None else types
+    external_id = data.get("external_id")
     errors: dict = {}
     kind = data.get("type")
-    if kind not in interaction_types():
-        errors["type"] = f"Unknown interaction type; one of: {', '.join(interaction_types())}."
+    if kind not in types:
+        errors["type"] = f"Unknown interaction type; one of: {', '.join(types)}."
     direction = data.get("direction") or ("internal" if kind == "note" else "inbound")
     if direction not in DIRECTIONS:
         errors["direction"] = f"One of: {', '.join(DIRECTIONS)}."
@@ -114,21 +131,12 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
         occurred_at = occurred_at.replace(tzinfo=dt.timezone.utc)
     if errors:
         raise ValidationError(errors)
-
-    interaction = Interaction.create(
-        customer=customer, type=kind, channel=data.get("channel"), direction=direction,
-        occurred_at=occurred_at, actor=data.get("actor"), summary=data.get("summary"),
-        payload=json.dumps(payload) if payload is not None else None, amount=amount,
-        currency=currency, lines=json.dumps(lines) if lines is not None else None,
-        source=source, external_id=str(external_id) if external_id else None)
-    if kind == "purchase" and customer.status in _BECOMES_ACTIVE:
-        (Customer.update(status="active", updated_at=utcnow())
-         .where(Customer.id == customer.id).execute())
-    emit("interaction.recorded", interaction_dict(interaction), subject="customer",
-         subject_id=customer.id)
-    if has_app_context():
-        current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
-    return interaction
+    return {"type": kind, "channel": data.get("channel"), "direction": direction,
+            "occurred_at": occurred_at, "actor": data.get("actor"),
+            "summary": data.get("summary"),
+            "payload": json.dumps(payload) if payload is not None else None, "amount": amount,
+            "currency": currency, "lines": json.dumps(lines) if lines is not None else None,
+            "external_id": str(external_id) if external_id else None}
 
 
 def interaction_dict(i: Interaction) -> dict:

@@ -95,6 +95,11 @@ def customer_updated(customer: Any, changes: dict) -> None:
 
 
 @hookspec
+def customer_merged(survivor: Any, merged: Any) -> None:
+    """``merged`` was folded into ``survivor``: re-point this plugin's records to the survivor."""
+
+
+@hookspec
 def interaction_recorded(interaction: Any) -> None:
     """An interaction was added to a customer's timeline; a ``purchase`` is revenue."""
 

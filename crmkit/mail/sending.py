@@ -37,11 +37,12 @@ def smtp_settings(config: Mapping[str, object]) -> dict:
     return {"host": setting(config, "SMTP_HOST"), "port": port, "tls": mode,
             "user": setting(config, "SMTP_USER"), "password": setting(config, "SMTP_PASSWORD"),
             "from": setting(config, "SMTP_FROM"), "reply_to": setting(config, "SMTP_REPLY_TO"),
-            "timeout": setting(config, "SMTP_TIMEOUT_SECONDS")}
+            "timeout": setting(config, "SMTP_TIMEOUT_SECONDS"),
+            "ca_file": setting(config, "SMTP_CA_FILE") or None}
 
 
 def connect(settings: dict) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings["ca_file"])
     if settings["tls"] == "ssl":
         smtp = smtplib.SMTP_SSL(settings["host"], settings["port"], timeout=settings["timeout"],
                                 context=context)

@@ -1,4 +1,4 @@
-"""Kernel: users, roles, teams, API tokens, the audit trail and idempotency keys."""
+"""Kernel: users, roles, teams, API tokens, the audit trail, idempotency keys, consent."""
 import datetime
 
 from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model,
@@ -100,10 +100,24 @@ def up(migrator, db):
             table_name = "idempotency_key"
             indexes = ((("owner", "key"), True),)
 
-    db.create_tables([Role, User, Team, TeamMember, ApiToken, AuditEvent, IdempotencyKey])
+    class Consent(Model):
+        customer_id = IntegerField()
+        channel = CharField(max_length=30)
+        granted = BooleanField()
+        at = DateTimeField(default=datetime.datetime.utcnow)
+        source = CharField(max_length=100)
+        recorded_by = CharField(max_length=254)
+
+        class Meta:
+            database = db
+            table_name = "consent"
+            indexes = ((("customer_id", "channel", "at"), False),)
+
+    db.create_tables([Role, User, Team, TeamMember, ApiToken, AuditEvent, IdempotencyKey,
+                      Consent])
 
 
 def down(migrator, db):
-    for table in ("idempotency_key", "audit_event", "api_token", "team_member", "team", "app_user",
+    for table in ("consent", "idempotency_key", "audit_event", "api_token", "team_member", "team", "app_user",
                   "role"):
         migrator.migrate(migrator.drop_table(table))

@@ -1,4 +1,4 @@
-"""Kernel: the event outbox, jobs, webhooks and outbound email."""
+"""Kernel: the event outbox, jobs, webhooks, outbound email and notifications."""
 import datetime
 
 from peewee import (BigAutoField, BigIntegerField, BooleanField, CharField, DateTimeField,
@@ -147,11 +147,43 @@ def up(migrator, db):
             table_name = "email_message"
             indexes = ((("status", "next_attempt_at"), False),)
 
+    class User(Model):  # app_user exists already (0003); only its key is needed here
+        class Meta:
+            database = db
+            table_name = "app_user"
+
+    class Notification(Model):
+        id = BigAutoField()
+        user = ForeignKeyField(User, on_delete="CASCADE")
+        kind = CharField(max_length=100)
+        message = TextField()
+        link = CharField(max_length=2000, null=True)
+        created_at = DateTimeField(default=datetime.datetime.now)
+        read_at = DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "notification"
+            indexes = ((("user", "id"), False), (("user", "read_at"), False))
+
+    class NotificationPreference(Model):
+        user = ForeignKeyField(User, on_delete="CASCADE")
+        kind = CharField(max_length=100)
+        in_app = BooleanField(default=True)
+        email = BooleanField(default=True)
+        updated_at = DateTimeField(default=datetime.datetime.now)
+
+        class Meta:
+            database = db
+            table_name = "notification_preference"
+            indexes = ((("user", "kind"), True),)
+
     db.create_tables([Event, EventConsumer, Job, WebhookSubscription, WebhookSubscriptionType,
-                      WebhookDelivery, WebhookAttempt, EmailMessage])
+                      WebhookDelivery, WebhookAttempt, EmailMessage, Notification,
+                      NotificationPreference])
 
 
 def down(migrator, db):
     migrator.migrate(*[migrator.drop_table(name) for name in (
-        "email_message", "webhook_attempt", "webhook_delivery", "webhook_subscription_type",
+        "notification_preference", "notification", "email_message", "webhook_attempt", "webhook_delivery", "webhook_subscription_type",
         "webhook_subscription", "job", "event_consumer", "event")])

@@ -30,12 +30,11 @@ from crmkit.worker.settings import jobs_database_path, setting
 
 log = logging.getLogger("crmkit.worker")
 
-QUEUE_NAME = "crmkit"
 PERIODIC_ATTEMPTS = 3
 PERIODIC_LEASE_SECONDS = 3600.0
 
 
-def build_huey(config, immediate: bool, name: str = QUEUE_NAME):
+def build_huey(config, immediate: bool, name: str = "crmkit"):
     """huey on Redis when CRMKIT_REDIS_URL is set, else on its own SQLite file; in memory and
     synchronous in immediate mode."""
     if immediate:
@@ -69,12 +68,12 @@ class Runtime:
     ids, ``run(ids, token)`` does the work. The pump claims, this class hands the ids to huey.
     """
 
-    def __init__(self, app, *, immediate: bool | None = None, queue_name: str = QUEUE_NAME):
+    def __init__(self, app, *, immediate: bool | None = None):
         state = app.extensions["crmkit"]
         self.app, self.config, self.pm = app, state.config, state.pm
         if immediate is None:
             immediate = setting(self.config, "JOBS_IMMEDIATE")
-        self.huey = build_huey(self.config, immediate, queue_name)
+        self.huey = build_huey(self.config, immediate, setting(self.config, "JOBS_QUEUE_NAME"))
         self.runnables: dict[str, Runnable] = {}
         for plugin, task in collect_tasks(self.pm):
             self.runnables[task.name] = Runnable(plugin, task.name, task.func, task.atomic,

@@ -14,6 +14,7 @@ DEFAULTS: dict[str, object] = {
     # Background jobs
     "JOBS_DATABASE": "",          # huey's SQLite file; default: next to the CRM database
     "REDIS_URL": "",              # huey on Redis instead of SQLite when set
+    "JOBS_QUEUE_NAME": "crmkit",  # huey's queue; give installations sharing a Redis their own
     "JOBS_IMMEDIATE": False,      # run huey tasks in the calling thread (tests, debugging)
     "WORKER_POLL_SECONDS": 1.0,   # how often the worker looks for due work
     # Webhooks
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, object] = {
     "SMTP_USER": "",
     "SMTP_PASSWORD": "",
     "SMTP_TLS": "starttls",        # none, starttls or ssl
+    "SMTP_CA_FILE": "",            # CA bundle for a server with a private certificate
     "SMTP_FROM": "",
     "SMTP_REPLY_TO": "",
     "SMTP_TIMEOUT_SECONDS": 30.0,

@@ -99,3 +99,58 @@ class Receiver:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
+
+    ``messages`` holds ``(mail_from, rcpt_tos, parsed email.message.EmailMessage)``.
+    ``reject_with="550 No such user"`` answers every message with that reply instead.
+    ``tls_context`` enables STARTTLS; ``logins={"user": "password"}`` requires AUTH.
+    Needs the ``aiosmtpd`` package (crmkit's ``test`` extra).
+    """
+
+    def __init__(self, reject_with: str | None = None, tls_context=None,
+                 logins: dict[str, str] | None = None, port: int | None = None):
+        import email
+        import email.policy
+
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        server = self
+        self.messages: list[tuple[str, list[str], object]] = []
+        self.reject_with = reject_with
+        self.port = port or free_port()
+
+        class Handler:
+            async def handle_DATA(self, smtp, session, envelope):
+                if server.reject_with:
+                    return server.reject_with
+                parsed = email.message_from_bytes(envelope.original_content or envelope.content,
+                                                  policy=email.policy.default)
+                server.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+                return "250 OK"
+
+        def authenticate(smtp, session, envelope, mechanism, auth_data):
+            ok = logins is not None and logins.get(auth_data.login.decode()) == \
+                auth_data.password.decode()
+            return AuthResult(success=ok)
+
+        kwargs = {}
+        if tls_context is not None:
+            kwargs.update(tls_context=tls_context, require_starttls=True)
+        if logins is not None:
+            kwargs.update(authenticator=authenticate, auth_required=True)
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                      ready_timeout=10, **kwargs)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -16,11 +16,15 @@ def to_decimal(value, field: str, errors: dict, *, minimum=decimal.Decimal(0),
                maximum=MAX_AMOUNT) -> decimal.Decimal | None:
     """``value`` as a finite Decimal within bounds, or None with a message in ``errors``.
 
-    Floats are refused: 0.1 + 0.2 is not money. Strings and ints are exact.
+    Strings and integers are exact. A JSON number with a fraction arrives as a float; it is read
+    back as the shortest decimal that round-trips (``1200.1`` stays ``1200.1``), which is what the
+    sender wrote for any amount of up to 15 digits. Strings are still the safe choice.
     """
-    if isinstance(value, (float, bool)):
-        errors[field] = "Send amounts as strings or integers, not floating-point numbers."
+    if isinstance(value, bool):
+        errors[field] = "Not a valid number."
         return None
+    if isinstance(value, float):
+        value = repr(value)
     try:
         amount = decimal.Decimal(str(value).strip())
     except (decimal.InvalidOperation, ValueError, TypeError):

@@ -46,12 +46,12 @@ def team_exists(team_id: int) -> bool:
 
 
 def managers_of(user_id: int) -> list[int]:
-    """Managers of every team the user belongs to (not the user themself)."""
+    """Active managers of every team the user belongs to (not the user themself)."""
     teams = TeamMember.select(TeamMember.team).where(TeamMember.user == user_id)
-    return sorted({m for (m,) in Team.select(Team.manager)
-                   .where(Team.id.in_(teams), Team.manager.is_null(False),
-                          Team.manager != user_id).tuples()} & active_user_ids(
-        [m for (m,) in Team.select(Team.manager).where(Team.id.in_(teams)).tuples()]))
+    managers = {m for (m,) in Team.select(Team.manager)
+                .where(Team.id.in_(teams), Team.manager.is_null(False)).tuples()}
+    managers.discard(user_id)
+    return sorted(active_user_ids(managers))
 
 
 def team_of(user_id: int | None) -> int | None:

@@ -6,12 +6,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from crmkit import Manifest, PeriodicJob, Permission, hookimpl
+from crmkit.auth import protect
 from crmkit.cli import with_app
 from crmkit.errors import ValidationError
 
 manifest = Manifest(name="notes", version="1.0", description="Notes on customers")
 
-blp = Blueprint("notes", __name__, url_prefix="/notes", description="Notes")
+# Every endpoint declares its permission: GET needs notes:read, the other methods notes:write.
+blp = protect(Blueprint("notes", __name__, url_prefix="/notes", description="Notes"),
+              read="notes:read", write="notes:write")
 
 
 class NoteSchema(ma.Schema):

@@ -1,0 +1,40 @@
+"""HTTP door to customer exports: ``GET /api/v1/customers/export``, streamed."""
+from __future__ import annotations
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from crmkit.auth.declare import protect
+from crmkit.customers.export import FORMATS, MEDIA_TYPES, export_customers
+from crmkit.customers.schemas import CustomerListArgs
+
+blp = protect(Blueprint("customer_exports", __name__, description="Customer exports"),
+              read="customers:export")
+
+
+class ExportArgs(CustomerListArgs):
+    """The list's filters (not its paging or sorting) and a format."""
+
+    class Meta(CustomerListArgs.Meta):
+        exclude = ("cursor", "limit", "sort")
+
+    format = f.String(load_default="csv", validate=v.OneOf(FORMATS),
+                      metadata={"description": "csv or jsonl (one JSON object per line)"})
+
+
+@blp.route("/customers/export")
+class CustomerExport(MethodView):
+    @blp.arguments(ExportArgs, location="query")
+    @blp.doc(responses={"200": {
+        "description": "Every matching customer: companies first, then people, by id. CSV "
+                       "joins lists with | and has a custom.<name> column per custom field.",
+        "content": {"text/csv": {}, "application/x-ndjson": {}}}})
+    def get(self, args):
+        """Export customers with the list's filters as CSV or JSON Lines (streamed)."""
+        fmt = args.pop("format")
+        chunks = export_customers(args, fmt)
+        return Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[fmt], headers={
+            "Content-Disposition": f'attachment; filename="customers.{fmt}"'})

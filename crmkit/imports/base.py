@@ -1,0 +1,117 @@
+"""What every kind of import shares: prepared rows, per-row outcomes and cell checks."""
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+
+import marshmallow as ma
+
+from crmkit.errors import ValidationError
+from crmkit.imports.csvfile import Layout
+
+CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = (
+    "created", "updated", "unchanged", "skipped", "failed")
+LIST_SEPARATOR = "|"
+
+
+@dataclass
+class Prepared:
+    """A row whose cells passed the checks that need no database, waiting for its batch."""
+
+    row: int
+    data: dict
+    # Keys no two rows of one batch may share (an email, a phone, a file id): a row whose key
+    # an earlier row of the batch holds starts the next batch, so it sees that row stored.
+    keys: tuple[Hashable, ...] = ()
+    # Keys of other rows this one builds on (a company's file id): it waits for the next batch
+    # when a row of the current batch holds one.
+    needs: tuple[Hashable, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    row: int
+    status: str
+    problems: list[tuple[str | None, str]] = field(default_factory=list)  # (column, message)
+    record_id: int | None = None
+
+
+def failed(row: int, problems: list[tuple[str | None, str]]) -> Outcome:
+    return Outcome(row, FAILED, problems)
+
+
+def problems_of(exc: ValidationError, layout: Layout) -> list[tuple[str | None, str]]:
+    """A ValidationError's field messages as (CSV column, message) pairs."""
+    out = []
+    for name, messages in exc.fields.items():
+        column = layout.column_of(name)
+        prefix = "" if column is not None and name == _field_of(layout, column) else f"{name}: "
+        for message in messages:
+            out.append((column, prefix + str(message)))
+    return out
+
+
+def _field_of(layout: Layout, column: str) -> str | None:
+    for header, target in zip(layout.header, layout.fields):
+        if header == column:
+            return target
+    return None
+
+
+class CellChecks:
+    """The validators of an API load schema, applied to single values.
+
+    A full ``schema.load`` per row costs more than the rest of an import's checks together; the
+    validators themselves (lengths, choices, patterns) are the rules, and both doors apply them.
+    """
+
+    def __init__(self, schema: ma.Schema):
+        self.validators: dict[str, list[Callable]] = {}
+        self.inner: dict[str, list[Callable]] = {}
+        self.max_items: dict[str, list[Callable]] = {}
+        for name, schema_field in schema.fields.items():
+            inner = getattr(schema_field, "inner", None)
+            if inner is not None:
+                self.inner[name] = list(inner.validators)
+                self.max_items[name] = list(schema_field.validators)
+            else:
+                self.validators[name] = list(schema_field.validators)
+
+    def check(self, name: str, value, problems: dict[str, str]) -> None:
+        try:
+            if isinstance(value, list):
+                for validator in self.max_items.get(name, ()):
+                    validator(value)
+                for item in value:
+                    for validator in self.inner.get(name, ()):
+                        validator(item)
+            else:
+                for validator in self.validators.get(name, ()):
+                    validator(value)
+        except ma.ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+            problems[name] = str(messages[0])
+
+
+def split_list(raw: str) -> list[str]:
+    """``"a| b ||c"`` -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in raw.split(LIST_SEPARATOR) if part.strip()]
+
+
+def cell_count_problem(cells: list[str], layout: Layout) -> str | None:
+    if len(cells) == len(layout.header):
+        return None
+    return (f"The row has {len(cells)} cells; the header has {len(layout.header)} (a value with "
+            "the delimiter in it needs quotes).")
+
+
+def as_int(raw: str) -> int | None:
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def column_problems(problems: Mapping[str, str], layout: Layout) -> list[tuple[str | None, str]]:
+    return problems_of(ValidationError(dict(problems)), layout)

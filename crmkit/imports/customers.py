@@ -1,0 +1,354 @@
+"""Importing customers: CSV cells to checked customers, written a batch at a time.
+
+A batch costs a fixed number of statements whatever its size: one query finds which rows' emails
+and phones belong to customers already (``contact_email.email_key``, ``contact_phone.number``),
+one finds the companies rows point at, then new customers, their contact points, tags, custom
+values and ``customer.created`` events go in with one set-based insert per table. Every rule of
+:func:`crmkit.customers.service.check_new_customer` applies, row by row, without a query per row.
+Rows matching an existing customer are updated through ``update_customer`` (its rules, events and
+hooks), skipped, or reported, as ``on_duplicate`` says.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import current_app
+
+from crmkit import custom_fields
+from crmkit.customers import schemas
+from crmkit.customers.contacts import email_key, normalize_phone
+from crmkit.customers.models import (COMPANY, Customer, CustomerEmail, CustomerPhone,
+                                     CustomerTag)
+from crmkit.customers.service import (EDITABLE, ENTITY, SUMMARY_FIELDS, Lookups,
+                                      check_new_customer, update_customer)
+from crmkit.customers.tags import ensure_tags
+from crmkit.db import database, utcnow
+from crmkit.errors import CrmkitError, ValidationError
+from crmkit.imports import bulk
+from crmkit.imports.base import (CREATED, SKIPPED, UNCHANGED, UPDATED, CellChecks, Outcome,
+                                 Prepared, as_int, cell_count_problem, column_problems, failed,
+                                 problems_of, split_list)
+from crmkit.imports.csvfile import FieldSet, Layout
+from crmkit.imports.models import ImportRef
+
+LIST_FIELDS = ("other_emails", "other_phones", "tags")
+INT_FIELDS = ("company_id", "owner_id")
+# Codes people type in lower case as often as not; the rules want them upper case.
+UPPER_FIELDS = ("country",)
+LOWER_FIELDS = ("kind", "status")
+# Columns an export writes that an import does not set.
+IGNORED = frozenset({"created_at", "updated_at"})
+# A customer's columns besides those a file can give.
+_ALWAYS = ("id", "kind", "name", "status", "email", "phone", "created_at", "updated_at")
+
+
+def field_set() -> FieldSet:
+    """What a customer import file may hold: the API's fields, custom fields and ``id``, the
+    record's id where the file came from (rows refer to companies by it in ``company_id``)."""
+    names = ["first_name", "last_name", "name", "kind", "email", "other_emails", "phone",
+             "other_phones", "job_title", "company_id", "street", "city", "region",
+             "postal_code", "country", "status", "competitor", "source_channel", "utm_source",
+             "utm_medium", "utm_campaign", "utm_term", "utm_content", "owner_id", "notes", "tags",
+             "id"]
+    names += [f"custom.{name}" for name in sorted(custom_fields.fields_for(ENTITY))]
+    return FieldSet("customer", names, IGNORED, [("first_name", "last_name", "name")])
+
+
+class CustomerImporter:
+    kind = "customers"
+
+    def __init__(self, job_id: int, layout: Layout, on_duplicate: str, dry_run: bool):
+        self.job_id, self.layout = job_id, layout
+        self.on_duplicate, self.dry_run = on_duplicate, dry_run
+        self.plan = [(i, name) for i, name in enumerate(layout.fields) if name]
+        self.has_source_ids = "id" in layout.fields
+        self.checks = CellChecks(schemas.CustomerIn())
+        self.defined = custom_fields.fields_for(ENTITY)
+        self.region = current_app.config.get("CRMKIT_DEFAULT_PHONE_REGION")
+        self.phone_cache: dict[str, tuple[str | None, str | None]] = {}
+        given = {name for name in layout.fields if name in EDITABLE}
+        self.columns = list(_ALWAYS) + [c for c in EDITABLE if c in given and c not in _ALWAYS]
+        pm = current_app.extensions["crmkit"].pm
+        self.created_hook = pm.hook.customer_created if pm.hook.customer_created.get_hookimpls() \
+            else None
+        # A dry run writes nothing, so a later batch cannot find an earlier one's customers in
+        # the database; it remembers their keys instead (memory grows with the file).
+        self.seen: dict[object, int] = {}
+
+    # -- one row, no database ---------------------------------------------------------------------
+
+    def normalize_phone(self, raw: str, region: str | None = None) -> tuple[str | None, str | None]:
+        found = self.phone_cache.get(raw)
+        if found is None:
+            found = self.phone_cache[raw] = normalize_phone(raw, self.region)
+        return found
+
+    def prepare(self, row: int, cells: list[str]) -> Prepared | Outcome | None:
+        """The row as API-shaped data, or its problems; None for a blank row."""
+        problem = cell_count_problem(cells, self.layout)
+        if problem is not None:
+            if not any(c.strip() for c in cells):
+                return None
+            return failed(row, [(None, problem)])
+        data: dict = {}
+        problems: dict[str, str] = {}
+        for index, name in self.plan:
+            raw = cells[index].strip()
+            if not raw:
+                continue
+            if name.startswith("custom."):
+                data.setdefault("custom", {})[name[7:]] = raw
+                continue
+            if name in LIST_FIELDS:
+                value = split_list(raw)
+            elif name in INT_FIELDS or name == "id":
+                value = as_int(raw)
+                if value is None:
+                    problems[name] = "Not a whole number."
+                    continue
+            elif name in UPPER_FIELDS:
+                value = raw.upper()
+            elif name in LOWER_FIELDS:
+                value = raw.lower()
+            else:
+                value = raw
+            self.checks.check(name, value, problems)
+            data[name] = value
+        if not data:
+            return None
+        source_id = data.pop("id", None)
+        keys: list = [email_key(e) for e in [data.get("email"), *data.get("other_emails", ())]
+                      if e]
+        for raw in [data.get("phone"), *data.get("other_phones", ())]:
+            if raw:
+                number = self.normalize_phone(raw)[0]
+                if number:
+                    keys.append(("phone", number))
+        needs = ()
+        if self.has_source_ids:
+            # People pointing at a company by its file id come in a batch after the company's.
+            if data.get("kind") == COMPANY and source_id is not None:
+                keys.append(("ref", source_id))
+            if "company_id" in data:
+                needs = (("ref", data["company_id"]),)
+        # Problems found here are reported with those the batch's checks find in the same row.
+        return Prepared(row, data, tuple(keys), needs,
+                        {"source_id": source_id, "problems": problems})
+
+    # -- one batch --------------------------------------------------------------------------------
+
+    def write(self, items: list[Prepared]) -> list[Outcome]:
+        pseudo_companies = self._translate_company_refs(items)
+        email_owners, phone_owners, companies = self._lookups(items)
+        companies.update({cid: (COMPANY, None) for cid in pseudo_companies})
+        lookups = Lookups(email_owners=email_owners, companies=companies,
+                          custom_fields=self.defined, normalize_phone=self.normalize_phone)
+        outcomes: list[Outcome] = []
+        new: list[tuple[Prepared, object]] = []
+        updates: list[tuple[Prepared, int]] = []
+        for item in items:
+            if isinstance(item.extra.get("problem"), tuple):
+                outcomes.append(failed(item.row, [item.extra["problem"]]))
+                continue
+            early = item.extra["problems"]
+            match = self._match(item, email_owners, phone_owners)
+            if match is not None:
+                outcome = (failed(item.row, column_problems(early, self.layout)) if early
+                           else self._duplicate(item, match, updates))
+                if outcome is not None:
+                    outcomes.append(outcome)
+                continue
+            try:
+                checked = check_new_customer(item.data, lookups)
+            except ValidationError as exc:
+                found = {k: v[0] for k, v in exc.fields.items()}
+                outcomes.append(failed(item.row, column_problems({**found, **early},
+                                                                  self.layout)))
+                continue
+            if early:
+                outcomes.append(failed(item.row, column_problems(early, self.layout)))
+            else:
+                new.append((item, checked))
+        outcomes += self._insert(new)
+        outcomes += self._update(updates)
+        self._remember_refs(outcomes, items)
+        self.phone_cache.clear()
+        return outcomes
+
+    def _translate_company_refs(self, items: list[Prepared]) -> set[int]:
+        """With an ``id`` column, ``company_id`` names a company by its id in the file; returns
+        the stand-in ids a dry run gives companies it did not store."""
+        if not self.has_source_ids:
+            return set()
+        wanted = list({i.data["company_id"] for i in items if "company_id" in i.data})
+        refs = dict(ImportRef.select(ImportRef.source_id, ImportRef.customer_id)
+                    .where((ImportRef.job == self.job_id) & ImportRef.source_id.in_(wanted))
+                    .tuples()) if wanted else {}
+        pseudo = set()
+        for item in items:
+            source = item.data.get("company_id")
+            if source is None:
+                continue
+            target = refs.get(source) or self.seen.get(("ref", source))
+            if target is not None:
+                item.data["company_id"] = target
+                if target < 0:
+                    pseudo.add(target)
+            else:
+                item.extra["problem"] = (self.layout.column_of("company_id"),
+                                         f"No company with id {source} earlier in this file.")
+        return pseudo
+
+    def _lookups(self, items):
+        keys = [k for i in items for k in i.keys if isinstance(k, str)]
+        numbers = [k[1] for i in items for k in i.keys if isinstance(k, tuple) and k[0] == "phone"]
+        email_owners: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            email_owners.update(CustomerEmail.select(CustomerEmail.email_key,
+                                                     CustomerEmail.customer)
+                                .where(CustomerEmail.email_key.in_(chunk)).tuples())
+        phone_owners: dict[str, int] = {}
+        for chunk in _chunks(numbers):
+            for number, owner in (CustomerPhone.select(CustomerPhone.number,
+                                                       CustomerPhone.customer)
+                                  .join(Customer)
+                                  .where(CustomerPhone.number.in_(chunk)
+                                         & Customer.merged_into.is_null())
+                                  .order_by(CustomerPhone.customer).tuples()):
+                phone_owners.setdefault(number, owner)
+        company_ids = {i.data["company_id"] for i in items if "company_id" in i.data}
+        companies = {cid: (kind, merged) for cid, kind, merged in (
+            Customer.select(Customer.id, Customer.kind, Customer.merged_into)
+            .where(Customer.id.in_(list(company_ids))).tuples())} if company_ids else {}
+        return email_owners, phone_owners, companies
+
+    def _match(self, item: Prepared, email_owners, phone_owners) -> tuple[int, str] | None:
+        """(customer id, matched field) of the customer the row duplicates, if any."""
+        for key in item.keys:
+            if isinstance(key, str):
+                owner = email_owners.get(key) or self.seen.get(key)
+                if owner:
+                    return owner, "email"
+        for key in item.keys:
+            if isinstance(key, tuple) and key[0] == "phone":
+                owner = phone_owners.get(key[1]) or self.seen.get(key)
+                if owner:
+                    return owner, "phone"
+        return None
+
+    def _duplicate(self, item: Prepared, match: tuple[int, str],
+                   updates: list) -> Outcome | None:
+        owner, matched_on = match
+        if owner < 0:  # a dry run's stand-in for a customer an earlier row would have created
+            described = f"row {-owner} of this file"
+        else:
+            described = f"customer {owner}"
+        if self.on_duplicate == "skip":
+            return Outcome(item.row, SKIPPED, record_id=owner if owner > 0 else None)
+        if self.on_duplicate == "error":
+            return failed(item.row, [(self.layout.column_of(matched_on),
+                                      f"Duplicate: {described} has this {matched_on} (import "
+                                      "with on-duplicate update or skip to take the row).")])
+        if owner < 0:
+            return Outcome(item.row, UPDATED)
+        updates.append((item, owner))
+        return None
+
+    def _insert(self, new: list) -> list[Outcome]:
+        if not new:
+            return []
+        ids = bulk.allocate_ids(Customer, len(new))
+        now = Customer.created_at.db_value(utcnow())
+        customers, emails, phones, tag_names, values = [], [], [], [], defaultdict(list)
+        events = []
+        for (item, checked), customer_id in zip(new, ids):
+            if (checked.columns.get("company_id") or 0) < 0:  # a dry run's stand-in company
+                checked.columns["company_id"] = None
+            record = {**checked.columns, "id": customer_id, "kind": checked.kind,
+                      "name": checked.name, "status": checked.columns.get("status", "potential"),
+                      "email": checked.emails[0] if checked.emails else None,
+                      "phone": checked.phones[0] if checked.phones else None,
+                      "created_at": now, "updated_at": now}
+            customers.append(tuple(record.get(c) for c in self.columns))
+            for position, email in enumerate(checked.emails):
+                emails.append((customer_id, email, email_key(email), position == 0))
+            for position, number in enumerate(checked.phones):
+                phones.append((customer_id, number, position == 0))
+            if item.data.get("tags"):
+                tag_names.append((customer_id, item.data["tags"]))
+            for name, value in checked.custom.items():
+                definition = self.defined[name]
+                items = value if definition.type == "multi_choice" else [value]
+                column = custom_fields.value_column(definition.type)
+                db_value = getattr(custom_fields.CustomValue, column).db_value
+                for one in items:
+                    if one is not None:
+                        values[column].append((definition.id, customer_id, db_value(one)))
+            events.append((customer_id, {"customer": {k: record.get(k) for k in SUMMARY_FIELDS},
+                                         "source": "import"}))
+            if self.dry_run:
+                for key in item.keys:
+                    self.seen[key] = -item.row
+        bulk.insert_rows(Customer, [Customer._meta.fields[c].column_name for c in self.columns],
+                         customers)
+        bulk.insert_rows(CustomerEmail, ("customer_id", "email", "email_key", "is_primary"),
+                         emails)
+        bulk.insert_rows(CustomerPhone, ("customer_id", "number", "is_primary"), phones)
+        self._insert_tags(tag_names)
+        for column, rows in values.items():
+            bulk.insert_rows(custom_fields.CustomValue, ("field_id", "record_id", column), rows)
+        bulk.emit_many("customer.created", events, subject=ENTITY)
+        if self.created_hook is not None:
+            for customer in Customer.select().where(Customer.id.in_(ids)).order_by(Customer.id):
+                self.created_hook(customer=customer)
+        return [Outcome(item.row, CREATED, record_id=customer_id)
+                for (item, _), customer_id in zip(new, ids)]
+
+    @staticmethod
+    def _insert_tags(tag_names: list[tuple[int, list[str]]]) -> None:
+        if not tag_names:
+            return
+        tags = {t.name_key: t.id for t in ensure_tags({n for _, names in tag_names
+                                                       for n in names})}
+        rows = {(customer_id, tags[name.lower()]) for customer_id, names in tag_names
+                for name in names}
+        bulk.insert_rows(CustomerTag, ("customer_id", "tag_id"), sorted(rows))
+
+    def _update(self, updates: list[tuple[Prepared, int]]) -> list[Outcome]:
+        outcomes = []
+        for item, owner in updates:
+            data = {k: v for k, v in item.data.items() if k != "id"}
+            try:
+                with database.atomic():  # a savepoint: a refused row leaves nothing behind
+                    _, changes = update_customer(owner, data)
+            except ValidationError as exc:
+                outcomes.append(failed(item.row, problems_of(exc, self.layout)))
+            except CrmkitError as exc:
+                outcomes.append(failed(item.row, [(None, exc.message)]))
+            else:
+                outcomes.append(Outcome(item.row, UPDATED if changes else UNCHANGED,
+                                        record_id=owner))
+        return outcomes
+
+    def _remember_refs(self, outcomes: list[Outcome], items: list[Prepared]) -> None:
+        """Companies' file ids, for the rows after them that point at them."""
+        if not self.has_source_ids:
+            return
+        by_row = {o.row: o for o in outcomes}
+        rows = []
+        for item in items:
+            outcome, source = by_row.get(item.row), item.extra.get("source_id")
+            if (item.data.get("kind") != COMPANY or source is None or outcome is None
+                    or outcome.record_id is None):
+                continue
+            if self.dry_run:  # nothing stored: a stand-in id, as for its emails
+                self.seen[("ref", source)] = -item.row
+            else:
+                rows.append((self.job_id, source, outcome.record_id))
+        bulk.insert_rows(ImportRef, ("job_id", "source_id", "customer_id"), rows)
+
+
+def _chunks(values: list, size: int = 5000):
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

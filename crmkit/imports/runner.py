@@ -1,0 +1,283 @@
+"""Running an import job: batches committed one at a time, resumable from the last one.
+
+Each batch is one write transaction holding its customers (or interactions), its row problems and
+the job's new position, so a run killed half-way leaves whole batches behind and never half a row.
+The batch transaction first moves the job's heartbeat on the condition that the job is still where
+this run left it: two runs of one job (a worker retry racing a ``--resume``) can never both write a
+batch; the one that loses stops.
+
+The same :func:`run_job` serves ``crmkit customers import`` (in the foreground, with a progress
+bar), the worker (the ``crmkit.imports.run`` task) and tests.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import IO
+
+import peewee
+from flask import current_app
+from peewee import fn
+
+from crmkit.db import database, utcnow, write_transaction
+from crmkit.errors import ValidationError
+from crmkit.imports import customers, interactions
+from crmkit.imports.base import FAILED as ROW_FAILED
+from crmkit.imports.base import Outcome, Prepared, failed
+from crmkit.imports.bulk import insert_rows
+from crmkit.imports.csvfile import FieldSet, FileProblem, check_encoding, layout_of, read_rows
+from crmkit.imports.models import (DONE, FAILED, KINDS, ON_DUPLICATE, PENDING, RUNNING,
+                                   ImportJob, ImportProblem)
+from crmkit.imports.settings import import_setting
+
+log = logging.getLogger("crmkit.imports")
+
+IMPORTERS = {"customers": customers.CustomerImporter,
+             "interactions": interactions.InteractionImporter}
+FIELD_SETS: dict[str, Callable[[], FieldSet]] = {"customers": customers.field_set,
+                                                 "interactions": interactions.field_set}
+COUNTERS = {"created": "rows_created", "updated": "rows_updated", "unchanged": "rows_unchanged",
+            "skipped": "rows_skipped", ROW_FAILED: "rows_failed"}
+
+Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes of the file read)
+
+
+class Superseded(Exception):
+    """Another run of the same job moved it on; this one stops without writing."""
+
+
+class _DryRun(Exception):
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__("dry run")
+        self.outcomes = outcomes
+
+
+def create_job(kind: str, path: str, *, filename: str | None = None,
+               mapping: dict[str, str] | None = None, on_duplicate: str = "error",
+               dry_run: bool = False, encoding: str | None = None, delimiter: str | None = None,
+               uploaded: bool = False, created_by: int | None = None) -> ImportJob:
+    """Check the file as a whole (encoding, header, mapping) and record a pending job.
+
+    Raises :class:`FileProblem` saying what is wrong with the file, or ValidationError for
+    options that make no sense. Runs in the caller's transaction.
+    """
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"One of: {', '.join(KINDS)}."})
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValidationError({"on_duplicate": f"One of: {', '.join(ON_DUPLICATE)}."})
+    mapping = dict(mapping or {})
+    label = filename or os.path.basename(path)
+    lines = check_encoding(path, encoding, label)
+    layout = layout_of(path, mapping, FIELD_SETS[kind](), encoding, delimiter)
+    return ImportJob.create(
+        kind=kind, filename=label[:300], path=os.path.abspath(path), uploaded=uploaded,
+        encoding=layout.encoding, delimiter=layout.delimiter, mapping=json.dumps(mapping),
+        on_duplicate=on_duplicate, dry_run=dry_run, file_bytes=os.path.getsize(path),
+        rows_total=max(lines - 1, 0), created_by=created_by)
+
+
+def get_job(job_id: int) -> ImportJob:
+    from crmkit.errors import NotFound
+    job = ImportJob.get_or_none(ImportJob.id == job_id)
+    if job is None:
+        raise NotFound(f"Import {job_id} does not exist.")
+    return job
+
+
+def run_job(job_id: int, progress: Progress | None = None,
+            batch_size: int | None = None) -> ImportJob:
+    """Import the job's rows from where it stands; returns the job as it ended.
+
+    A finished job is left alone. A problem with the whole file ends the job ``failed`` with
+    the reason in ``error``; rows already committed stay, and fixing the file then running the
+    job again continues after them.
+    """
+    size = batch_size or import_setting(current_app.config, "IMPORT_BATCH_SIZE")
+    job = get_job(job_id)
+    if job.state == DONE:
+        return job
+    with write_transaction():
+        ImportJob.update(state=RUNNING, error=None, started_at=fn.COALESCE(
+            ImportJob.started_at, utcnow()), heartbeat_at=utcnow()).where(
+            ImportJob.id == job.id).execute()
+    job = get_job(job_id)
+    try:
+        layout = layout_of(job.path, job.mapping_dict, FIELD_SETS[job.kind](), job.encoding,
+                           job.delimiter)
+    except (FileProblem, OSError) as exc:
+        return _finish(job, FAILED, _reason(exc))
+    importer = IMPORTERS[job.kind](job.id, layout, job.on_duplicate, job.dry_run)
+    pending: list[Prepared | Outcome | None] = []
+    taken: set = set()
+    position = 0
+    try:
+        for row, cells, position in read_rows(job.path, layout, skip=job.rows_done):
+            item = importer.prepare(row, cells)
+            if isinstance(item, Prepared) and (len(pending) >= size or _clashes(item, taken)):
+                job = _commit(job, importer, pending, progress, position)
+                pending, taken = [], set()
+            pending.append(item)
+            if isinstance(item, Prepared):
+                taken.update(item.keys)
+            elif len(pending) >= size:
+                job = _commit(job, importer, pending, progress, position)
+                pending, taken = [], set()
+        if pending:
+            job = _commit(job, importer, pending, progress, position)
+    except Superseded:
+        log.warning("import %s: another run took it over; this run stops", job_id)
+        return get_job(job_id)
+    except (FileProblem, OSError) as exc:
+        if pending:
+            job = _commit(job, importer, pending, progress, position)
+        return _finish(job, FAILED, _reason(exc))
+    return _finish(job, DONE)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"The file cannot be read: {exc.strerror or exc}."
+    return str(exc)
+
+
+def _clashes(item: Prepared, taken: set) -> bool:
+    return any(k in taken for k in item.keys) or any(k in taken for k in item.needs)
+
+
+def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
+            position: int) -> ImportJob:
+    expected = job.rows_done
+    with write_transaction():
+        claimed = (ImportJob.update(heartbeat_at=utcnow())
+                   .where((ImportJob.id == job.id) & (ImportJob.rows_done == expected)
+                          & (ImportJob.state == RUNNING)).execute())
+        if not claimed:
+            raise Superseded(job.id)
+        outcomes = [item for item in batch if isinstance(item, Outcome)]
+        outcomes += _write(importer, [item for item in batch if isinstance(item, Prepared)])
+        place = {name: i for i, name in enumerate(importer.layout.header)}
+        insert_rows(ImportProblem, ("job_id", "row", "column", "message"), [
+            (job.id, o.row, column, message) for o in sorted(outcomes, key=lambda o: o.row)
+            for column, message in sorted(o.problems, key=lambda p: place.get(p[0], -1))])
+        counts = Counter(o.status for o in outcomes)
+        changes = {getattr(ImportJob, COUNTERS[s]): getattr(ImportJob, COUNTERS[s]) + n
+                   for s, n in counts.items()}
+        ImportJob.update({ImportJob.rows_done: expected + len(batch), **changes}).where(
+            ImportJob.id == job.id).execute()
+    job = get_job(job.id)
+    if progress is not None:
+        progress(job, position)
+    return job
+
+
+def _write(importer, items: list[Prepared]) -> list[Outcome]:
+    """The importer's outcomes for ``items``, in a savepoint (rolled back for a dry run).
+
+    Should the batch fail as a whole (a plugin's hook refusing one customer, or another writer
+    taking an email between check and insert), it is written again row by row, so only the
+    row to blame is reported and the others still go in. A lost database connection is not a
+    row's fault: it ends the run, to be resumed.
+    """
+    if not items:
+        return []
+    try:
+        with database.atomic():
+            outcomes = importer.write(items)
+            if importer.dry_run:
+                raise _DryRun(outcomes)
+        return outcomes
+    except _DryRun as done:
+        return done.outcomes
+    except (peewee.OperationalError, peewee.InterfaceError):
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            log.warning("import row %s refused: %s", items[0].row, exc)
+            return [failed(items[0].row, [(None, f"Could not be stored: {exc}")])]
+        log.info("import batch from row %s failed as a whole (%s); writing it row by row",
+                 items[0].row, exc)
+        outcomes = []
+        for item in items:
+            outcomes += _write(importer, [item])
+        return outcomes
+
+
+def _finish(job: ImportJob, state: str, error: str | None = None) -> ImportJob:
+    with write_transaction():
+        changes = {ImportJob.state: state, ImportJob.error: error,
+                   ImportJob.finished_at: utcnow()}
+        if state == DONE:
+            changes[ImportJob.rows_total] = ImportJob.rows_done
+        ImportJob.update(changes).where(ImportJob.id == job.id).execute()
+    job = get_job(job.id)
+    if state == DONE and job.uploaded:
+        _remove(job.path)
+    return job
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+# -- results ------------------------------------------------------------------------------------
+
+def job_dict(job: ImportJob) -> dict:
+    return {"id": job.id, "kind": job.kind, "state": job.state, "filename": job.filename,
+            "on_duplicate": job.on_duplicate, "dry_run": job.dry_run,
+            "mapping": job.mapping_dict, "encoding": job.encoding,
+            "rows_total": job.rows_total, "rows_done": job.rows_done,
+            "rows_created": job.rows_created, "rows_updated": job.rows_updated,
+            "rows_unchanged": job.rows_unchanged, "rows_skipped": job.rows_skipped,
+            "rows_failed": job.rows_failed, "error": job.error, "created_by": job.created_by,
+            "created_at": job.created_at, "started_at": job.started_at,
+            "heartbeat_at": job.heartbeat_at, "finished_at": job.finished_at}
+
+
+def common_problems(job_id: int, limit: int = 5) -> list[tuple[str | None, str, int]]:
+    """The most frequent (column, message) pairs of a job, with how many rows had each."""
+    n = fn.COUNT(ImportProblem.id)
+    query = (ImportProblem.select(ImportProblem.column, ImportProblem.message, n.alias("n"))
+             .where(ImportProblem.job == job_id)
+             .group_by(ImportProblem.column, ImportProblem.message)
+             .order_by(n.desc(), ImportProblem.column, ImportProblem.message).limit(limit))
+    return [(row.column, row.message, row.n) for row in query]
+
+
+REPORT_HEADER = ("row", "column", "message")
+
+
+def problem_rows(job_id: int, batch: int = 5000) -> Iterable[tuple[int, str, str]]:
+    """(row, column, message) of every problem of a job, in row order, read in batches."""
+    last = 0
+    while True:
+        chunk = list(ImportProblem.select(ImportProblem.id, ImportProblem.row,
+                                          ImportProblem.column, ImportProblem.message)
+                     .where((ImportProblem.job == job_id) & (ImportProblem.id > last))
+                     .order_by(ImportProblem.id).limit(batch).tuples())
+        for _, row, column, message in chunk:
+            yield row, column or "", message
+        if len(chunk) < batch:
+            return
+        last = chunk[-1][0]
+
+
+def write_report(job_id: int, out: IO[str]) -> int:
+    """The job's error report as CSV (row, column, message); returns the number of lines."""
+    writer = csv.writer(out)
+    writer.writerow(REPORT_HEADER)
+    count = 0
+    for record in problem_rows(job_id):
+        writer.writerow(record)
+        count += 1
+    return count
+
+
+__all__ = ["FileProblem", "Superseded", "common_problems", "create_job", "get_job", "job_dict",
+           "problem_rows", "run_job", "write_report", "PENDING"]

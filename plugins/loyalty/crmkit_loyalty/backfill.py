@@ -1,0 +1,303 @@
+"""Backfill: award points for purchases recorded before the programme (or its rules) existed.
+
+Same arithmetic and dedupe keys as live earning (:mod:`crmkit_loyalty.earn`), so running it twice,
+or over purchases that already earned live, awards nothing twice. It works in batches of members
+(ordered by customer), one write transaction each, with the batch's members locked:
+
+1. enrol every purchaser who is not a member yet: one INSERT ... SELECT;
+2. read the batch's unprocessed purchases straight from the cursor and compute their points in
+   Python (the rules are data: line multipliers, caps, tier multipliers);
+3. write the ledger rows in one bulk statement (executemany on SQLite, COPY on PostgreSQL), then
+   open their lots and move the balances with one INSERT ... SELECT and one UPDATE ... FROM;
+4. first-purchase bonuses, referral rewards and refunds go through the live code for the few
+   members concerned.
+
+Finally every member's tier is evaluated once, set-based.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from peewee import SQL, Value, fn
+
+from crmkit.customers.models import Customer, Interaction
+from crmkit.db import database, is_sqlite, utcnow, write_transaction
+from crmkit_loyalty import earn, ledger
+from crmkit_loyalty.members import member_number_sql
+from crmkit_loyalty.models import Lot, Member, Programme, Referral, Tier, TierChange, Transaction
+from crmkit_loyalty.programmes import available_at_for, entry_tier, expires_at_for
+
+D = decimal.Decimal
+_FOUR_PLACES = D("0.0001")
+_COLUMNS = ("programme", "member", "kind", "points", "qualifying_points", "shortfall", "cause",
+            "interaction_id", "rule_id", "available_at", "expires_at", "dedupe_key",
+            "occurred_at", "created_at")
+
+
+@dataclass
+class BackfillResult:
+    enrolled: int = 0
+    purchases: int = 0
+    transactions: int = 0
+    points: int = 0
+    refunds: int = 0
+    tiers_changed: int = 0
+
+
+def _window(programme: Programme, since: dt.datetime | None, until: dt.datetime | None):
+    condition = Interaction.type == "purchase"
+    for lower in (programme.starts_at, since):
+        if lower is not None:
+            condition &= Interaction.occurred_at >= lower
+    for upper in (programme.ends_at, until):
+        if upper is not None:
+            condition &= Interaction.occurred_at < upper
+    return condition
+
+
+def enrol_purchasers(programme: Programme, condition, now: dt.datetime) -> int:
+    """Enrol, in one statement, every customer with a purchase in the window and no membership."""
+    tier = entry_tier(programme)
+    before = Member.select(fn.COALESCE(fn.MAX(Member.id), 0)).scalar()
+    membership = Member.select(SQL("1")).where((Member.programme == programme.id)
+                                               & (Member.customer_id == Interaction.customer))
+    buyers = (Interaction.select(Value(programme.id), Interaction.customer, Value(_db_time(now)),
+                                 Value("backfill"), Value(_db_time(now)),
+                                 Value(tier.id if tier else None),
+                                 Value(_db_time(now) if tier else None))
+              .join(Customer, on=(Customer.id == Interaction.customer))
+              .where(condition & Customer.merged_into.is_null() & ~fn.EXISTS(membership))
+              .group_by(Interaction.customer))
+    Member.insert_from(buyers, [Member.programme, Member.customer_id, Member.enrolled_at,
+                                Member.enrolled_via, Member.updated_at, Member.tier,
+                                Member.tier_since]).execute()
+    new = Member.select(Member.id).where((Member.programme == programme.id)
+                                         & (Member.id > before))
+    count = (Member.update(member_number=member_number_sql(programme.member_prefix))
+             .where(Member.id.in_(new)).execute())
+    if tier is not None and count:
+        TierChange.insert_from(
+            Member.select(Member.id, Member.tier, Value("enrolment"), Value(_db_time(now)))
+            .where(Member.id.in_(new)),
+            [TierChange.member, TierChange.to_tier, TierChange.reason, TierChange.changed_at]
+        ).execute()
+    return count
+
+
+def _db_time(value: dt.datetime | None):
+    """A datetime as the columns hold it: naive UTC (text on SQLite, as peewee writes it)."""
+    if value is None:
+        return None
+    value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(" ") if is_sqlite() else value
+
+
+def _read_time(value) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def _read_amount(value) -> decimal.Decimal:
+    if value is None:
+        return D(0)
+    if not isinstance(value, D):
+        value = D(str(value))
+    return value.quantize(_FOUR_PLACES)
+
+
+def bulk_insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert plain tuples fast: executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in columns]
+    names = ", ".join(f'"{f.column_name}"' for f in fields)
+    table = model._meta.table_name
+    if is_sqlite():
+        marks = ", ".join("?" for _ in fields)
+        database.cursor().executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+        return
+    with database.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _lock(member_ids: list[int]) -> None:
+    if member_ids and not is_sqlite():
+        list(Member.select(Member.id).where(Member.id.in_(member_ids)).order_by(Member.id)
+             .for_update().tuples())
+
+
+class _Caps:
+    """Running totals per (member, rule, day/month window) for the rules that have caps."""
+
+    def __init__(self, rules, member_ids: list[int]):
+        self.capped = {r.id: r for r in rules if r.cap_per_day or r.cap_per_month}
+        self.used: dict[tuple, int] = defaultdict(int)
+        self.loaded: set[tuple] = set()
+        self.member_ids = member_ids
+
+    def allow(self, member_id: int, rule, points: int, at: dt.datetime) -> int:
+        if rule.id not in self.capped:
+            return points
+        windows = earn.caps_of(rule, at)
+        for cap, start, end in windows:
+            key = (member_id, rule.id, start)
+            if key not in self.loaded:  # what live earning gave before this run
+                self.loaded.add(key)
+                self.used[key] += int(
+                    Transaction.select(fn.COALESCE(fn.SUM(Transaction.points), 0))
+                    .where((Transaction.member == member_id) & (Transaction.rule_id == rule.id)
+                           & (Transaction.kind == "earn") & (Transaction.occurred_at >= start)
+                           & (Transaction.occurred_at < end)).scalar())
+            points = min(points, max(0, cap - self.used[key]))
+        for _cap, start, _end in windows:
+            self.used[(member_id, rule.id, start)] += points
+        return points
+
+
+def backfill(programme: Programme, *, since: dt.datetime | None = None,
+             until: dt.datetime | None = None, batch_members: int = 5000,
+             now: dt.datetime | None = None, evaluate: bool = True,
+             progress: Callable[[BackfillResult], None] | None = None) -> BackfillResult:
+    """Award points for every purchase in the window that has not earned yet (see the module)."""
+    now = now or utcnow()
+    result = BackfillResult()
+    condition = _window(programme, since, until)
+    with write_transaction():
+        if programme.auto_enrol:
+            result.enrolled = enrol_purchasers(programme, condition, now)
+    rules = earn.programme_rules(programme)
+    timed = any(r.starts_at or r.ends_at for r in rules)
+    fixed_book = earn.rule_book(rules, now) if not timed else None
+    multipliers = {t.id: t.earn_multiplier for t in
+                   Tier.select().where(Tier.programme == programme.id)}
+    last_customer = 0
+    while True:
+        with write_transaction():
+            members = list(Member.select(Member.id, Member.customer_id, Member.tier,
+                                         Member.first_purchase_at, Member.points_owed)
+                           .where((Member.programme == programme.id)
+                                  & (Member.status == "active")
+                                  & (Member.customer_id > last_customer))
+                           .order_by(Member.customer_id).limit(batch_members).tuples())
+            if not members:
+                break
+            _lock([m[0] for m in members])
+            first, last_customer = members[0][1], members[-1][1]
+            _backfill_batch(programme, members, condition, first, last_customer, rules,
+                            fixed_book, multipliers, now, result)
+        if progress is not None:
+            progress(result)
+    if evaluate:
+        from crmkit_loyalty.tiers import evaluate_tiers
+        with write_transaction():
+            result.tiers_changed = evaluate_tiers(programme, as_of=now).changed
+    return result
+
+
+def _backfill_batch(programme, members, condition, first_customer, last_customer, rules,
+                    fixed_book, multipliers, now, result) -> None:
+    by_customer = {customer: (member_id, tier_id, first_at, owed)
+                   for member_id, customer, tier_id, first_at, owed in members}
+    member_ids = [m[0] for m in members]
+    earned = Transaction.select(SQL("1")).where((Transaction.programme == programme.id)
+                                                & (Transaction.interaction_id == Interaction.id))
+    query = (Interaction.select(Interaction.id, Interaction.customer, Interaction.occurred_at,
+                                Interaction.amount, Interaction.currency, Interaction.lines)
+             .where(condition & (Interaction.customer >= first_customer)
+                    & (Interaction.customer <= last_customer) & ~fn.EXISTS(earned))
+             .order_by(Interaction.customer, Interaction.occurred_at, Interaction.id))
+    caps = _Caps(rules, member_ids)
+    pending = dt.timedelta(days=programme.pending_days or 0)
+    created = _db_time(now)
+    rows, firsts = [], {}
+    for interaction_id, customer, occurred, amount, currency, lines in database.execute(query):
+        member = by_customer.get(customer)
+        if member is None:
+            continue  # a purchaser who is not a member (no auto-enrolment)
+        member_id, tier_id, first_at, _owed = member
+        at = _read_time(occurred)
+        book = fixed_book or earn.rule_book(rules, at)
+        result.purchases += 1
+        if first_at is None and member_id not in firsts:
+            firsts[member_id] = (interaction_id, at)
+        parsed = json.loads(lines) if lines and book.by_line else None
+        earning = earn.spend_points(book, _read_amount(amount), currency, parsed,
+                                    programme.rounding, multipliers.get(tier_id, earn.ONE))
+        if earning is None:
+            continue
+        points = caps.allow(member_id, earning.rule, earning.points, at)
+        if points <= 0:
+            continue
+        rows.append((programme.id, member_id, "earn", points, min(points, earning.qualifying), 0,
+                     "purchase", interaction_id, earning.rule.id, _db_time(at + pending),
+                     _db_time(expires_at_for(programme, at)),
+                     earn.purchase_key(interaction_id, earning.rule.id), _db_time(at), created))
+        result.points += points
+    before = Transaction.select(fn.COALESCE(fn.MAX(Transaction.id), 0)).scalar()
+    bulk_insert(Transaction, _COLUMNS, rows)
+    result.transactions += len(rows)
+    batch = Member.select(Member.id).where((Member.programme == programme.id)
+                                           & (Member.customer_id >= first_customer)
+                                           & (Member.customer_id <= last_customer))
+    fresh = (Transaction.id > before) & Transaction.member.in_(batch)
+    Lot.insert_from(Transaction.select(Transaction.id, Transaction.member, Transaction.points,
+                                       Transaction.available_at, Transaction.expires_at)
+                    .where(fresh),
+                    [Lot.transaction, Lot.member, Lot.remaining, Lot.available_at,
+                     Lot.expires_at]).execute()
+    totals = (Transaction.select(Transaction.member.alias("member_id"),
+                                 fn.SUM(Transaction.points).alias("total"))
+              .where(fresh).group_by(Transaction.member).alias("totals"))
+    (Member.update({Member.points_balance: Member.points_balance + totals.c.total,
+                    Member.updated_at: created})
+     .from_(totals).where(Member.id == totals.c.member_id).execute())
+    _first_purchases(programme, firsts, now)
+    _refunds(programme, first_customer, last_customer, now, result)
+    for member_id, *_rest in (m for m in members if m[4] > 0):
+        ledger.settle_owed(ledger.lock_member(member_id), now)
+
+
+def _first_purchases(programme: Programme, firsts: dict, now: dt.datetime) -> None:
+    """First-purchase bonuses and referral rewards, through the live code (few members)."""
+    if not firsts:
+        return
+    referred = {c for (c,) in Referral.select(Referral.referred_customer_id)
+                .where((Referral.programme == programme.id) & (Referral.status == "pending"))
+                .join(Member, on=(Member.customer_id == Referral.referred_customer_id))
+                .where(Member.id.in_(list(firsts))).tuples()}
+    bonus = earn.rule_book(earn.programme_rules(programme), now).first_purchase
+    for member_id, (interaction_id, at) in firsts.items():
+        took = (Member.update(first_purchase_at=at)
+                .where((Member.id == member_id) & Member.first_purchase_at.is_null()).execute())
+        if not took or (bonus is None and not referred):
+            continue
+        member = ledger.lock_member(member_id)
+        purchase = Interaction.get_by_id(interaction_id)
+        if bonus is not None:
+            ledger.credit(member, bonus.points, cause="first_purchase", rule_id=bonus.id,
+                          qualifying=bonus.points,
+                          dedupe_key=earn.first_purchase_key(member_id),
+                          **earn._credit_kwargs(programme, purchase, now, pending=True))
+        if member.customer_id in referred:
+            from crmkit_loyalty.referrals import reward_referral
+            reward_referral(programme, member, purchase, now)
+
+
+def _refunds(programme: Programme, first_customer: int, last_customer: int, now: dt.datetime,
+             result: BackfillResult) -> None:
+    reversed_ = Transaction.select(SQL("1")).where((Transaction.programme == programme.id)
+                                                   & (Transaction.interaction_id == Interaction.id))
+    refunds = (Interaction.select()
+               .where((Interaction.type == "refund") & (Interaction.customer >= first_customer)
+                      & (Interaction.customer <= last_customer) & ~fn.EXISTS(reversed_))
+               .order_by(Interaction.occurred_at, Interaction.id))
+    for refund in refunds:
+        if earn.reverse_refund(programme, refund, now) is not None:
+            result.refunds += 1
