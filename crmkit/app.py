@@ -84,6 +84,8 @@ def create_app(config: Mapping[str, object] | None = None,
     )
     app.config.update({f"CRMKIT_{k}": v for k, v in settings.items()})
     api = Api(app)
+    from crmkit import openapi_types
+    openapi_types.install(app, api)  # bounded ids, decimals as strings: before any route exists
     errors.init_app(app)  # after Api, so our handlers replace flask-smorest's
     _init_request_lifecycle(app)
     _init_docs_assets(app)

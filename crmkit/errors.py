@@ -117,9 +117,18 @@ def init_app(app) -> None:
     # Lost connections and lock timeouts are transient: 503, not a 500.
     app.register_error_handler(peewee.OperationalError, handle_database_unavailable)
     app.register_error_handler(peewee.InterfaceError, handle_database_unavailable)
+    # A number or text the database cannot hold (an id beyond BIGINT in a query string): bad
+    # input, not a server error.
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(peewee.DataError, handle_out_of_range)
 
 
 def handle_database_unavailable(exc: Exception):
     log.warning("database unavailable: %s", exc)
     return error_response(503, "The database is unavailable; try again shortly.",
                           headers={"Retry-After": "5"})
+
+
+def handle_out_of_range(exc: Exception):
+    log.info("input out of range: %s", exc)
+    return error_response(422, "A value is out of the range the database can hold.")

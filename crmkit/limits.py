@@ -171,3 +171,4 @@ def read_upload(file: FileStorage | None, types: Iterable[str] = tuple(SIGNATURE
     if check is not None and not check(data):
         raise UnsupportedMediaType(f"The file's content is not {declared}.")
     return data
+

@@ -43,7 +43,7 @@ def test_export_holds_kernel_and_plugin_data_in_one_document(notes_app, person, 
     assert document["customer"]["city"] == "Berlin"
     assert [i["type"] for i in document["interactions"]] == ["purchase"]
     assert document["consents"][0]["channel"] == "email"
-    assert document["plugins"] == {"notes": {"notes": ["called about Grace's order"]}}
+    assert document["plugins"]["notes"] == {"notes": ["called about Grace's order"]}
     assert AuditEvent.select().where(AuditEvent.action == "personal_data.export",
                                      AuditEvent.object_id == str(person)).count() == 1
 
@@ -62,7 +62,7 @@ def test_erasure_anonymises_kernel_and_plugins_and_keeps_the_money(notes_app, pe
     response = client.post(f"/api/v1/customers/{person}/erase")
     assert response.status_code == 200, response.json
     pseudonym = response.json["pseudonym"]
-    assert pseudonym.startswith("erased-") and response.json["plugins"] == ["notes"]
+    assert pseudonym.startswith("erased-") and "notes" in response.json["plugins"]
     customer = Customer.get_by_id(person)
     assert customer.name == pseudonym
     assert (customer.first_name, customer.last_name, customer.email, customer.phone,
@@ -74,7 +74,7 @@ def test_erasure_anonymises_kernel_and_plugins_and_keeps_the_money(notes_app, pe
     assert notes[0]["body"] == f"[erased {pseudonym}]"
     assert not consent.has_consent(person, "email")
     erase = AuditEvent.get(AuditEvent.action == "erase", AuditEvent.object_id == str(person))
-    assert erase.detail["plugins"] == ["notes"] and erase.actor == "admin@crmkit.test"
+    assert "notes" in erase.detail["plugins"] and erase.actor == "admin@crmkit.test"
     trail = json.dumps([e.changes for e in AuditEvent.select().where(
         AuditEvent.object_type == "customer", AuditEvent.object_id == str(person))])
     assert "grace@example.com" not in trail and "Hopper" not in trail

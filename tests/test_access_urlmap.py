@@ -12,7 +12,11 @@ from crmkit.auth.declare import AUTHENTICATED, PUBLIC, declared_endpoints
 from crmkit.registry import collect_permissions
 
 OPEN = {"/healthz", "/openapi.json", "/docs", "/docs/static/<path:filename>",
-        "/static/<path:filename>", "/api/v1/auth/login"}
+        "/static/<path:filename>", "/api/v1/auth/login",
+        # Plugin routes that cannot carry a bearer token, each guarding itself, reviewed here:
+        # a website's enquiry form (rate-limited per address) and calendar subscriptions, which
+        # calendar apps fetch with a secret token in the URL.
+        "/api/v1/sales/intake", "/api/v1/sales/calendar/feeds/<string:token>.ics"}
 _ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _SAMPLE = {"int": "1", "uuid": "00000000-0000-0000-0000-000000000001", "float": "1.0"}
 

@@ -139,7 +139,7 @@ def test_merged_customers_are_no_longer_candidates(client):
     assert groups(client) == []
 
 
-def test_candidates_of_one_customer(client):
+def test_candidates_of_one_customer(client, app):
     acme = create(client, kind="company", name="Acme")
     ann = create(client, first_name="Ann", last_name="Lee", phone="+44 20 7946 0958",
                  email="ann@example.com", company_id=acme)
@@ -151,6 +151,10 @@ def test_candidates_of_one_customer(client):
         ("phone", "+442079460958", [ann, same_phone]),
         ("name", "Ann Lee", [ann, same_name])]
     assert groups(client, f"?customer_id={same_phone}&rule=name") == []
+    from crmkit.customers.duplicates import duplicates_of
+    with app.app_context(), db.connection():
+        assert [(c.rule, c.customer_ids) for c in duplicates_of(same_name)] == [
+            ("name", [ann, same_name])]
 
 
 def test_pages_cover_every_candidate_once(client):

@@ -191,8 +191,8 @@ def test_dry_run_reports_what_would_happen_and_stores_nothing(runner, client, tm
                                 ["Old", "old@example.com"], ["A again", "A@example.com"]])
     output = run(runner, "customers", "import", path, "--dry-run", "--batch-size", "1",
                  "--on-duplicate", "skip")
-    assert output.startswith("Dry run, nothing stored; would have 1 created, 0 updated, "
-                             "0 unchanged, 2 skipped, 1 failed (25.0%) of 4 rows")
+    assert ("Dry run, nothing stored; would have 1 created, 0 updated, 0 unchanged, "
+            "2 skipped, 1 failed (25.0%) of 4 rows") in output
     assert [c["name"] for c in records(client)] == ["Old"]
     assert in_db(client.application, lambda: Event.select().where(
         Event.type == "customer.created").count()) == 1
@@ -260,9 +260,9 @@ def test_a_failure_mid_file_leaves_whole_batches_and_the_import_resumes(make_run
 
     path = write_csv(tmp_path, [["first_name", "email", "tags"]] + [
         [f"P{i}", f"p{i}@example.com", "imported"] for i in range(10)])
-    result = make_runner(plugins=[Crasher()]).invoke(
-        ["customers", "import", path, "--batch-size", "3"])
-    assert isinstance(result.exception, Crash)
+    with pytest.raises(Crash):
+        make_runner(plugins=[Crasher()]).invoke(["customers", "import", path, "--batch-size",
+                                                 "3"])
 
     def state():
         return (ImportJob.get().rows_done, Customer.select().count(),

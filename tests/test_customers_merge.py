@@ -331,3 +331,42 @@ def test_merging_needs_the_merge_permission(app, make_client, three):
     anonymous = app.test_client(token=None)
     assert anonymous.post(f"/api/v1/customers/{person}/merge",
                           json={"duplicate_id": other}).status_code == 401
+
+
+def test_two_merges_of_one_pair_at_once_let_exactly_one_win(app, client):
+    """Merging A into B and B into A at the same moment: one merge wins, the other is refused
+    with 409, and no interaction is lost or doubled."""
+    import threading
+
+    from crmkit.customers.merge import merge_customers
+    from crmkit.errors import Conflict
+
+    a = create(client, first_name="Ann")
+    b = create(client, first_name="Ann")
+    for who in (a, b):
+        record(client, who, type="call")
+    barrier = threading.Barrier(2, timeout=10)
+    outcomes = {}
+
+    def run(survivor, duplicate):
+        with app.app_context(), db.connection():
+            barrier.wait()
+            try:
+                with db.write_transaction():
+                    merge_customers(survivor, duplicate)
+                outcomes[survivor] = "merged"
+            except Conflict:
+                outcomes[survivor] = "conflict"
+            except Exception as exc:  # reported below, not swallowed
+                outcomes[survivor] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in ((a, b), (b, a))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["conflict", "merged"], outcomes
+    winner = next(k for k, v in outcomes.items() if v == "merged")
+    assert len(client.get(f"/api/v1/customers/{winner}/interactions").json["items"]) == 2
+    loser = b if winner == a else a
+    assert client.get(f"/api/v1/customers/{loser}").json["merged_into"] == winner

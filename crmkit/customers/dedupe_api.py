@@ -1,4 +1,4 @@
-"""HTTP door to duplicate candidates and merging (``/api/v1/customers/duplicates``, ``.../merge``)."""
+"""HTTP door to duplicate candidates (``/customers/duplicates``) and merging (``.../merge``)."""
 from __future__ import annotations
 
 import marshmallow as ma

@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import peewee
 from peewee import Case, fn
 
 from crmkit.customers.models import PERSON, Customer, CustomerEmail, CustomerPhone, Interaction

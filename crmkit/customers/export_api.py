@@ -1,6 +1,7 @@
 """HTTP door to customer exports: ``GET /api/v1/customers/export``, streamed."""
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -27,7 +28,8 @@ class ExportArgs(CustomerListArgs):
 
 @blp.route("/customers/export")
 class CustomerExport(MethodView):
-    @blp.arguments(ExportArgs, location="query")
+    # INCLUDE: custom.<name> filters are keys only the schema's validator knows (as for the list).
+    @blp.arguments(ExportArgs, location="query", unknown=ma.INCLUDE)
     @blp.doc(responses={"200": {
         "description": "Every matching customer: companies first, then people, by id. CSV "
                        "joins lists with | and has a custom.<name> column per custom field.",

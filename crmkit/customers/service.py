@@ -111,9 +111,10 @@ def _check_contacts(data: dict, customer_id: int | None, errors: dict,
         else:
             keys.add(key)
             emails.append(email)
-    region = _setting("DEFAULT_PHONE_REGION")
+    given = _contact_fields(data, "phone", "other_phones")
+    region = _setting("DEFAULT_PHONE_REGION") if given else None
     normalize = lookups.normalize_phone if lookups is not None else normalize_phone
-    for field, raw in _contact_fields(data, "phone", "other_phones"):
+    for field, raw in given:
         number, problem = normalize(raw, region)
         if problem:
             errors[field] = problem
@@ -161,7 +162,8 @@ def _check_company(company_id, customer_id, errors, lookups: Lookups | None = No
 def _plugin_errors(customer: Customer | None, changes: dict) -> dict:
     pm = _pm()
     errors: dict = {}
-    if pm is None:
+    # Without implementations there is nothing to ask (a bulk import asks per row).
+    if pm is None or not pm.hook.validate_customer_change.get_hookimpls():
         return errors
     for answer in pm.hook.validate_customer_change(customer=customer, changes=changes):
         for field, message in (answer or {}).items():

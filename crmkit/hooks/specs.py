@@ -85,6 +85,13 @@ def customer_benefits(customer: Any, context: dict) -> list[dict] | None:
 
 
 @hookspec
+def register_segment_fields() -> list[dict]:
+    """Return fields of customers the plugin offers for segments (``loyalty.club.tier``): dicts
+    with ``name``, ``type``, ``label`` and ``values``, a callable returning a query of
+    ``(customer_id, value)`` rows that a segment joins to customers."""
+
+
+@hookspec
 def customer_created(customer: Any) -> None:
     """A customer was created (inside the creating transaction)."""
 

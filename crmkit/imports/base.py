@@ -59,6 +59,29 @@ def _field_of(layout: Layout, column: str) -> str | None:
     return None
 
 
+def _quick(validator) -> Callable[[object], bool]:
+    """A cheap test that passes exactly when ``validator`` would; on failure the validator
+    itself runs, for its message."""
+    if isinstance(validator, ma.validate.Length) and validator.equal is None:
+        low = validator.min if validator.min is not None else 0
+        high = validator.max if validator.max is not None else float("inf")
+        return lambda value: low <= len(value) <= high
+    if isinstance(validator, ma.validate.OneOf):
+        choices = frozenset(validator.choices)
+        return lambda value: value in choices
+    if isinstance(validator, ma.validate.Regexp):
+        return lambda value: validator.regex.match(value) is not None
+
+    def run(value) -> bool:
+        try:
+            validator(value)
+        except ma.ValidationError:
+            return False
+        return True
+
+    return run
+
+
 class CellChecks:
     """The validators of an API load schema, applied to single values.
 
@@ -67,28 +90,30 @@ class CellChecks:
     """
 
     def __init__(self, schema: ma.Schema):
-        self.validators: dict[str, list[Callable]] = {}
-        self.inner: dict[str, list[Callable]] = {}
-        self.max_items: dict[str, list[Callable]] = {}
+        self.checks: dict[str, list[tuple[Callable, Callable]]] = {}
+        self.item_checks: dict[str, list[tuple[Callable, Callable]]] = {}
         for name, schema_field in schema.fields.items():
+            pairs = [(_quick(v), v) for v in schema_field.validators]
             inner = getattr(schema_field, "inner", None)
             if inner is not None:
-                self.inner[name] = list(inner.validators)
-                self.max_items[name] = list(schema_field.validators)
-            else:
-                self.validators[name] = list(schema_field.validators)
+                self.item_checks[name] = [(_quick(v), v) for v in inner.validators]
+            if pairs:
+                self.checks[name] = pairs
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.checks or name in self.item_checks
 
     def check(self, name: str, value, problems: dict[str, str]) -> None:
+        pairs = self.checks.get(name, ())
+        items = self.item_checks.get(name, ()) if isinstance(value, list) else ()
         try:
-            if isinstance(value, list):
-                for validator in self.max_items.get(name, ()):
+            for quick, validator in pairs:
+                if not quick(value):
                     validator(value)
-                for item in value:
-                    for validator in self.inner.get(name, ()):
+            for item in (value if items else ()):
+                for quick, validator in items:
+                    if not quick(item):
                         validator(item)
-            else:
-                for validator in self.validators.get(name, ()):
-                    validator(value)
         except ma.ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
             problems[name] = str(messages[0])

@@ -152,8 +152,8 @@ def sniff_delimiter(first_line: str) -> str:
 
 
 def read_header(path: str, encoding: str | None,
-                delimiter: str | None = None) -> tuple[list[str], list[str] | None, str]:
-    """(header, first data row or None, delimiter)."""
+                delimiter: str | None = None) -> tuple[list[str], str]:
+    """(header, delimiter)."""
     with open_text(path, encoding) as f:
         try:
             first = f.readline()
@@ -169,13 +169,12 @@ def read_header(path: str, encoding: str | None,
         reader = csv.reader(f, delimiter=delimiter)
         try:
             header = next(reader)
-            sample = next(reader, None)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise FileProblem(f"The first lines cannot be read as CSV: {exc}.") from None
-    return header, sample, delimiter
+    return header, delimiter
 
 
-def resolve_columns(header: list[str], sample: list[str] | None, mapping: Mapping[str, str],
+def resolve_columns(header: list[str], mapping: Mapping[str, str],
                     fields: FieldSet) -> list[str | None]:
     """Which field each column fills; every problem at once in one :class:`FileProblem`."""
     problems: list[tuple[str, str]] = []
@@ -212,7 +211,7 @@ def resolve_columns(header: list[str], sample: list[str] | None, mapping: Mappin
         else:
             unknown.append(column)
             resolved.append(None)
-    if unknown and not any(resolved) and sample is not None and any(
+    if unknown and not any(resolved) and any(
             _LOOKS_LIKE_DATA.search(cell.strip()) for cell in header):
         raise FileProblem(
             f"The first line does not look like a header: it holds values such as "
@@ -241,8 +240,8 @@ def resolve_columns(header: list[str], sample: list[str] | None, mapping: Mappin
 
 def layout_of(path: str, mapping: Mapping[str, str], fields: FieldSet,
               encoding: str | None = None, delimiter: str | None = None) -> Layout:
-    header, sample, delimiter = read_header(path, encoding, delimiter)
-    resolved = resolve_columns(header, sample, mapping, fields)
+    header, delimiter = read_header(path, encoding, delimiter)
+    resolved = resolve_columns(header, mapping, fields)
     return Layout([h.strip() for h in header], resolved, encoding or "utf-8", delimiter)
 
 

@@ -54,15 +54,32 @@ def field_set() -> FieldSet:
     return FieldSet("customer", names, IGNORED, [("first_name", "last_name", "name")])
 
 
+def _conversion(name: str):
+    """How a cell becomes the field's value (None: as it is; a conversion returning None means
+    the cell is not a whole number)."""
+    if name in LIST_FIELDS:
+        return split_list
+    if name in INT_FIELDS or name == "id":
+        return as_int
+    if name in UPPER_FIELDS:
+        return str.upper
+    if name in LOWER_FIELDS:
+        return str.lower
+    return None
+
+
 class CustomerImporter:
     kind = "customers"
 
     def __init__(self, job_id: int, layout: Layout, on_duplicate: str, dry_run: bool):
         self.job_id, self.layout = job_id, layout
         self.on_duplicate, self.dry_run = on_duplicate, dry_run
-        self.plan = [(i, name) for i, name in enumerate(layout.fields) if name]
-        self.has_source_ids = "id" in layout.fields
         self.checks = CellChecks(schemas.CustomerIn())
+        # Per mapped column: (index, field, conversion, custom field name, has checks).
+        self.plan = [(i, name, _conversion(name),
+                      name[7:] if name.startswith("custom.") else None, name in self.checks)
+                     for i, name in enumerate(layout.fields) if name]
+        self.has_source_ids = "id" in layout.fields
         self.defined = custom_fields.fields_for(ENTITY)
         self.region = current_app.config.get("CRMKIT_DEFAULT_PHONE_REGION")
         self.phone_cache: dict[str, tuple[str | None, str | None]] = {}
@@ -92,27 +109,19 @@ class CustomerImporter:
             return failed(row, [(None, problem)])
         data: dict = {}
         problems: dict[str, str] = {}
-        for index, name in self.plan:
+        for index, name, convert, custom, checked in self.plan:
             raw = cells[index].strip()
             if not raw:
                 continue
-            if name.startswith("custom."):
-                data.setdefault("custom", {})[name[7:]] = raw
+            if custom is not None:  # checked against its definition with the batch
+                data.setdefault("custom", {})[custom] = raw
                 continue
-            if name in LIST_FIELDS:
-                value = split_list(raw)
-            elif name in INT_FIELDS or name == "id":
-                value = as_int(raw)
-                if value is None:
-                    problems[name] = "Not a whole number."
-                    continue
-            elif name in UPPER_FIELDS:
-                value = raw.upper()
-            elif name in LOWER_FIELDS:
-                value = raw.lower()
-            else:
-                value = raw
-            self.checks.check(name, value, problems)
+            value = raw if convert is None else convert(raw)
+            if value is None:
+                problems[name] = "Not a whole number."
+                continue
+            if checked:
+                self.checks.check(name, value, problems)
             data[name] = value
         if not data:
             return None
@@ -200,26 +209,19 @@ class CustomerImporter:
         return pseudo
 
     def _lookups(self, items):
-        keys = [k for i in items for k in i.keys if isinstance(k, str)]
-        numbers = [k[1] for i in items for k in i.keys if isinstance(k, tuple) and k[0] == "phone"]
-        email_owners: dict[str, int] = {}
-        for chunk in _chunks(keys):
-            email_owners.update(CustomerEmail.select(CustomerEmail.email_key,
-                                                     CustomerEmail.customer)
-                                .where(CustomerEmail.email_key.in_(chunk)).tuples())
+        keys = {k for i in items for k in i.keys if isinstance(k, str)}
+        numbers = {k[1] for i in items for k in i.keys if isinstance(k, tuple) and k[0] == "phone"}
+        email_owners = dict(bulk.select_in(
+            'SELECT email_key, customer_id FROM contact_email WHERE email_key IN ({})', keys))
         phone_owners: dict[str, int] = {}
-        for chunk in _chunks(numbers):
-            for number, owner in (CustomerPhone.select(CustomerPhone.number,
-                                                       CustomerPhone.customer)
-                                  .join(Customer)
-                                  .where(CustomerPhone.number.in_(chunk)
-                                         & Customer.merged_into.is_null())
-                                  .order_by(CustomerPhone.customer).tuples()):
-                phone_owners.setdefault(number, owner)
+        for number, owner in sorted(bulk.select_in(
+                'SELECT p.number, p.customer_id FROM contact_phone p JOIN customer c ON '
+                'c.id = p.customer_id WHERE c.merged_into_id IS NULL AND p.number IN ({})',
+                numbers), key=lambda r: r[1]):
+            phone_owners.setdefault(number, owner)  # the oldest customer with the number
         company_ids = {i.data["company_id"] for i in items if "company_id" in i.data}
-        companies = {cid: (kind, merged) for cid, kind, merged in (
-            Customer.select(Customer.id, Customer.kind, Customer.merged_into)
-            .where(Customer.id.in_(list(company_ids))).tuples())} if company_ids else {}
+        companies = {cid: (kind, merged) for cid, kind, merged in bulk.select_in(
+            "SELECT id, kind, merged_into_id FROM customer WHERE id IN ({})", company_ids)}
         return email_owners, phone_owners, companies
 
     def _match(self, item: Prepared, email_owners, phone_owners) -> tuple[int, str] | None:
@@ -258,7 +260,7 @@ class CustomerImporter:
         if not new:
             return []
         ids = bulk.allocate_ids(Customer, len(new))
-        now = Customer.created_at.db_value(utcnow())
+        now = bulk.stored_time(Customer.created_at, utcnow())
         customers, emails, phones, tag_names, values = [], [], [], [], defaultdict(list)
         events = []
         for (item, checked), customer_id in zip(new, ids):
@@ -269,7 +271,7 @@ class CustomerImporter:
                       "email": checked.emails[0] if checked.emails else None,
                       "phone": checked.phones[0] if checked.phones else None,
                       "created_at": now, "updated_at": now}
-            customers.append(tuple(record.get(c) for c in self.columns))
+            customers.append(tuple(map(record.get, self.columns)))
             for position, email in enumerate(checked.emails):
                 emails.append((customer_id, email, email_key(email), position == 0))
             for position, number in enumerate(checked.phones):
@@ -289,8 +291,7 @@ class CustomerImporter:
             if self.dry_run:
                 for key in item.keys:
                     self.seen[key] = -item.row
-        bulk.insert_rows(Customer, [Customer._meta.fields[c].column_name for c in self.columns],
-                         customers)
+        bulk.insert_rows(Customer, self.columns, customers)  # EDITABLE names are column names
         bulk.insert_rows(CustomerEmail, ("customer_id", "email", "email_key", "is_primary"),
                          emails)
         bulk.insert_rows(CustomerPhone, ("customer_id", "number", "is_primary"), phones)
@@ -346,9 +347,3 @@ class CustomerImporter:
             else:
                 rows.append((self.job_id, source, outcome.record_id))
         bulk.insert_rows(ImportRef, ("job_id", "source_id", "customer_id"), rows)
-
-
-def _chunks(values: list, size: int = 5000):
-    values = list(dict.fromkeys(values))
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

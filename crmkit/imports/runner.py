@@ -28,7 +28,7 @@ from crmkit.errors import ValidationError
 from crmkit.imports import customers, interactions
 from crmkit.imports.base import FAILED as ROW_FAILED
 from crmkit.imports.base import Outcome, Prepared, failed
-from crmkit.imports.bulk import insert_rows
+from crmkit.imports.bulk import import_cache, insert_rows
 from crmkit.imports.csvfile import FieldSet, FileProblem, check_encoding, layout_of, read_rows
 from crmkit.imports.models import (DONE, FAILED, KINDS, ON_DUPLICATE, PENDING, RUNNING,
                                    ImportJob, ImportProblem)
@@ -111,6 +111,20 @@ def run_job(job_id: int, progress: Progress | None = None,
     except (FileProblem, OSError) as exc:
         return _finish(job, FAILED, _reason(exc))
     importer = IMPORTERS[job.kind](job.id, layout, job.on_duplicate, job.dry_run)
+    try:
+        with import_cache():
+            job = _import_rows(job, importer, layout, size, progress)
+    except Superseded:
+        log.warning("import %s: another run took it over; this run stops", job_id)
+        return get_job(job_id)
+    except (FileProblem, OSError) as exc:
+        return _finish(get_job(job_id), FAILED, _reason(exc))
+    return _finish(job, DONE)
+
+
+def _import_rows(job: ImportJob, importer, layout, size: int,
+                 progress: Progress | None) -> ImportJob:
+    """Read, check and commit the job's remaining rows a batch at a time."""
     pending: list[Prepared | Outcome | None] = []
     taken: set = set()
     position = 0
@@ -126,16 +140,13 @@ def run_job(job_id: int, progress: Progress | None = None,
             elif len(pending) >= size:
                 job = _commit(job, importer, pending, progress, position)
                 pending, taken = [], set()
-        if pending:
-            job = _commit(job, importer, pending, progress, position)
-    except Superseded:
-        log.warning("import %s: another run took it over; this run stops", job_id)
-        return get_job(job_id)
-    except (FileProblem, OSError) as exc:
-        if pending:
-            job = _commit(job, importer, pending, progress, position)
-        return _finish(job, FAILED, _reason(exc))
-    return _finish(job, DONE)
+    except (FileProblem, OSError):
+        if pending:  # the rows read before the unreadable one are good; keep them
+            _commit(job, importer, pending, progress, position)
+        raise
+    if pending:
+        job = _commit(job, importer, pending, progress, position)
+    return job
 
 
 def _reason(exc: Exception) -> str:

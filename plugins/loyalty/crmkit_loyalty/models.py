@@ -16,6 +16,8 @@ writes the ledger row, after the member's row is locked (see :mod:`crmkit_loyalt
 """
 from __future__ import annotations
 
+import decimal
+
 import peewee
 
 from crmkit.auth.fields import JSONField
@@ -37,6 +39,21 @@ REDEMPTION_STATUSES = ("issued", "consumed", "cancelled", "expired")
 
 def points_field(**kwargs) -> peewee.BigIntegerField:
     return peewee.BigIntegerField(**kwargs)
+
+
+class FixedDecimal(peewee.DecimalField):
+    """Decimal read back with its declared places on both engines (SQLite hands back 5 for
+    5.0000), so the API shows the same thing whichever database is behind it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_round", True)
+        super().__init__(*args, **kwargs)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if value is None:
+            return None
+        return value.quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
 
 class Programme(BaseModel):
@@ -86,9 +103,9 @@ class EarnRule(BaseModel):
     kind = peewee.CharField(max_length=20)
     name = peewee.CharField(max_length=200)
     currency = peewee.CharField(max_length=3, null=True)
-    points_per_unit = peewee.DecimalField(max_digits=12, decimal_places=4, null=True)
+    points_per_unit = FixedDecimal(max_digits=12, decimal_places=4, null=True)
     match = peewee.CharField(max_length=200, null=True)
-    multiplier = peewee.DecimalField(max_digits=8, decimal_places=4, null=True)
+    multiplier = FixedDecimal(max_digits=8, decimal_places=4, null=True)
     points = peewee.IntegerField(null=True)
     cap_per_day = peewee.IntegerField(null=True)
     cap_per_month = peewee.IntegerField(null=True)
@@ -106,9 +123,9 @@ class Tier(BaseModel):
     name = peewee.CharField(max_length=100)
     rank = peewee.IntegerField()  # 0 is the entry tier; higher is better
     # In the programme's measure: points, currency units, or visits.
-    threshold = peewee.DecimalField(max_digits=18, decimal_places=4)
-    earn_multiplier = peewee.DecimalField(max_digits=6, decimal_places=3, default=1)
-    discount_percent = peewee.DecimalField(max_digits=5, decimal_places=2, default=0)
+    threshold = FixedDecimal(max_digits=18, decimal_places=4)
+    earn_multiplier = FixedDecimal(max_digits=6, decimal_places=3, default=1)
+    discount_percent = FixedDecimal(max_digits=5, decimal_places=2, default=0)
     perks = JSONField(default=list)
     created_at = UTCDateTimeField(default=utcnow)
 
@@ -214,7 +231,7 @@ class TierChange(BaseModel):
     from_tier = peewee.ForeignKeyField(Tier, null=True, on_delete="SET NULL")
     to_tier = peewee.ForeignKeyField(Tier, null=True, on_delete="SET NULL")
     reason = peewee.CharField(max_length=20)  # evaluation, earn, enrolment
-    measure = peewee.DecimalField(max_digits=20, decimal_places=4, null=True)
+    measure = FixedDecimal(max_digits=20, decimal_places=4, null=True)
     changed_at = UTCDateTimeField(default=utcnow)
 
     class Meta:
@@ -228,7 +245,7 @@ class Reward(BaseModel):
     description = peewee.TextField(null=True)
     kind = peewee.CharField(max_length=20)
     points_cost = points_field()
-    value = peewee.DecimalField(max_digits=18, decimal_places=4, null=True)
+    value = FixedDecimal(max_digits=18, decimal_places=4, null=True)
     currency = peewee.CharField(max_length=3, null=True)
     sku = peewee.CharField(max_length=100, null=True)
     min_tier = peewee.ForeignKeyField(Tier, null=True, on_delete="SET NULL")

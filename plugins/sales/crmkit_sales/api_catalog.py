@@ -19,26 +19,26 @@ templates_blp = protect(Blueprint("sales_templates", __name__,
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(s.ProductListArgs, location="query")
-    @blp.response(200, s.ProductOut(many=True))
+    @blp.arguments(s.SalesProductListArgs, location="query")
+    @blp.response(200, s.SalesProductOut(many=True))
     def get(self, args):
         return [products.product_dict(p)
                 for p in products.list_products(args.get("active"), args.get("q"))]
 
-    @blp.arguments(s.ProductIn)
-    @blp.response(201, s.ProductOut)
+    @blp.arguments(s.SalesProductIn)
+    @blp.response(201, s.SalesProductOut)
     def post(self, data):
         return products.product_dict(products.create_product(data))
 
 
 @blp.route("/products/<int:product_id>")
 class ProductItem(MethodView):
-    @blp.response(200, s.ProductOut)
+    @blp.response(200, s.SalesProductOut)
     def get(self, product_id):
         return products.product_dict(products.get_product(product_id))
 
-    @blp.arguments(s.ProductPatch)
-    @blp.response(200, s.ProductOut)
+    @blp.arguments(s.SalesProductPatch)
+    @blp.response(200, s.SalesProductOut)
     def patch(self, data, product_id):
         return products.product_dict(products.update_product(products.get_product(product_id),
                                                              data))
@@ -51,12 +51,12 @@ class ProductItem(MethodView):
 
 @blp.route("/price-lists")
 class PriceLists(MethodView):
-    @blp.response(200, s.PriceListOut(many=True))
+    @blp.response(200, s.SalesPriceListOut(many=True))
     def get(self):
         return [products.price_list_dict(p) for p in products.list_price_lists()]
 
-    @blp.arguments(s.PriceListIn)
-    @blp.response(201, s.PriceListOut)
+    @blp.arguments(s.SalesPriceListIn)
+    @blp.response(201, s.SalesPriceListOut)
     def post(self, data):
         """A price list in one currency, valid between two days (either may be open)."""
         return products.price_list_dict(products.create_price_list(data))
@@ -64,12 +64,12 @@ class PriceLists(MethodView):
 
 @blp.route("/price-lists/<int:price_list_id>")
 class PriceListItem(MethodView):
-    @blp.response(200, s.PriceListOut)
+    @blp.response(200, s.SalesPriceListOut)
     def get(self, price_list_id):
         return products.price_list_dict(products.get_price_list(price_list_id))
 
-    @blp.arguments(s.PriceListPatch)
-    @blp.response(200, s.PriceListOut)
+    @blp.arguments(s.SalesPriceListPatch)
+    @blp.response(200, s.SalesPriceListOut)
     def patch(self, data, price_list_id):
         """Change a price list; ``items`` replaces its prices."""
         return products.price_list_dict(products.update_price_list(
@@ -84,15 +84,15 @@ class PriceListItem(MethodView):
 
 @templates_blp.route("/templates")
 class Templates(MethodView):
-    @templates_blp.arguments(s.TemplateListArgs, location="query")
-    @templates_blp.response(200, s.TemplateOut(many=True))
+    @templates_blp.arguments(s.SalesTemplateListArgs, location="query")
+    @templates_blp.response(200, s.SalesTemplateOut(many=True))
     def get(self, args):
         """The newest version of each template (or every version)."""
         return [documents.template_dict(t)
                 for t in documents.list_templates(args["all_versions"])]
 
-    @templates_blp.arguments(s.TemplateIn)
-    @templates_blp.response(201, s.TemplateOut)
+    @templates_blp.arguments(s.SalesTemplateIn)
+    @templates_blp.response(201, s.SalesTemplateOut)
     def post(self, data):
         """Create a template (or, for an existing name, its next version). Merge fields:
         ``customer``, ``deal``, ``lines``, ``totals``, ``payment``, ``seller``, ``document``,
@@ -103,8 +103,8 @@ class Templates(MethodView):
 
 @templates_blp.route("/templates/<string:name>/versions")
 class TemplateVersions(MethodView):
-    @templates_blp.arguments(s.TemplateVersionIn)
-    @templates_blp.response(201, s.TemplateOut)
+    @templates_blp.arguments(s.SalesTemplateVersionIn)
+    @templates_blp.response(201, s.SalesTemplateOut)
     def post(self, data, name):
         """A new version of the template; documents made earlier keep theirs."""
         return documents.template_dict(documents.new_version(name, data.get("body"),
@@ -113,7 +113,7 @@ class TemplateVersions(MethodView):
 
 @templates_blp.route("/templates/<string:name>/active")
 class TemplateActive(MethodView):
-    @templates_blp.arguments(s.TemplateActiveIn)
+    @templates_blp.arguments(s.SalesTemplateActiveIn)
     @templates_blp.response(204)
     def put(self, data, name):
         """Switch a template (all its versions) on or off for new documents."""

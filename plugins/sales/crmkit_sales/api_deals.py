@@ -33,15 +33,15 @@ def _list_params(args: dict) -> dict:
 
 @blp.route("/deals")
 class Deals(MethodView):
-    @blp.arguments(s.DealListArgs, location="query")
-    @blp.response(200, s.DealPage)
+    @blp.arguments(s.SalesDealListArgs, location="query")
+    @blp.response(200, s.SalesDealPage)
     def get(self, args):
         """Deals you may see, newest first; filter by pipeline, stage, status, owner, customer,
         source, expected close, rotting, or ``custom.<name>[__gte|__lte|__contains]=value``."""
         return page(rules.list_deals(_list_params(args), max_page()), rules.deal_dicts)
 
-    @blp.arguments(s.DealIn)
-    @blp.response(201, s.DealOut)
+    @blp.arguments(s.SalesDealIn)
+    @blp.response(201, s.SalesDealOut)
     def post(self, data):
         """Create a deal in its pipeline's first stage (or ``stage_id``); that stage's
         automations run as on any move. Without ``owner_id`` the caller owns it, or with
@@ -53,12 +53,12 @@ class Deals(MethodView):
 
 @blp.route("/deals/<int:deal_id>")
 class DealItem(MethodView):
-    @blp.response(200, s.DealOut)
+    @blp.response(200, s.SalesDealOut)
     def get(self, deal_id):
         return rules.deal_dict(rules.get_deal(deal_id))
 
-    @blp.arguments(s.DealPatch)
-    @blp.response(200, s.DealOut)
+    @blp.arguments(s.SalesDealPatch)
+    @blp.response(200, s.SalesDealOut)
     def patch(self, data, deal_id):
         """Change fields; ``lines`` replaces the lines and reprices the deal. Stages change
         through ``/move``."""
@@ -75,8 +75,8 @@ class DealItem(MethodView):
 
 @blp.route("/deals/<int:deal_id>/move")
 class DealMove(MethodView):
-    @blp.arguments(s.MoveIn)
-    @blp.response(200, s.MoveOut)
+    @blp.arguments(s.SalesMoveIn)
+    @blp.response(200, s.SalesMoveOut)
     def post(self, data, deal_id):
         """Move the deal into a stage: the stage's required fields are checked (422 naming the
         missing ones), its automations run, and a won stage records the revenue once."""
@@ -87,7 +87,7 @@ class DealMove(MethodView):
 
 @blp.route("/deals/<int:deal_id>/history")
 class DealHistory(MethodView):
-    @blp.response(200, s.HistoryOut(many=True))
+    @blp.response(200, s.SalesHistoryOut(many=True))
     def get(self, deal_id):
         """Each stage the deal was in: when it entered and left, and who moved it."""
         return rules.history(rules.get_deal(deal_id))
@@ -106,13 +106,13 @@ class DealPricing(MethodView):
 
 @blp.route("/deals/<int:deal_id>/documents")
 class DealDocuments(MethodView):
-    @blp.response(200, s.DocumentOut(many=True))
+    @blp.response(200, s.SalesDocumentOut(many=True))
     def get(self, deal_id):
         return [documents.document_dict(d)
                 for d in documents.documents_of(rules.get_deal(deal_id))]
 
-    @blp.arguments(s.GenerateIn)
-    @blp.response(201, s.DocumentOut)
+    @blp.arguments(s.SalesGenerateIn)
+    @blp.response(201, s.SalesDocumentOut)
     def post(self, data, deal_id):
         """Generate a document from the newest version of a template; it gets the next number
         of its kind and is attached to the deal."""
@@ -129,7 +129,7 @@ def _document(document_id: int) -> Document:
 
 @blp.route("/documents/<int:document_id>")
 class DocumentItem(MethodView):
-    @blp.response(200, s.DocumentOut)
+    @blp.response(200, s.SalesDocumentOut)
     def get(self, document_id):
         return documents.document_dict(_document(document_id))
 
@@ -159,14 +159,14 @@ class DocumentHtml(MethodView):
 
 @blp.route("/deals/<int:deal_id>/attachments")
 class DealAttachments(MethodView):
-    @blp.response(200, s.AttachmentOut(many=True))
+    @blp.response(200, s.SalesAttachmentOut(many=True))
     def get(self, deal_id):
         return [documents.attachment_dict(a)
                 for a in documents.attachments_of(rules.get_deal(deal_id))]
 
     @accepts_upload
-    @blp.arguments(s.UploadIn, location="files")
-    @blp.response(201, s.AttachmentOut)
+    @blp.arguments(s.SalesUploadIn, location="files")
+    @blp.response(201, s.SalesAttachmentOut)
     def post(self, files, deal_id):
         """Attach a file (multipart field ``file``); its size and type are limited and its
         content must match its declared type."""

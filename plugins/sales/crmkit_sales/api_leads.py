@@ -24,15 +24,15 @@ REASSIGN = "sales.deals:reassign"
 
 @blp.route("/leads")
 class Leads(MethodView):
-    @blp.arguments(s.LeadListArgs, location="query")
-    @blp.response(200, s.LeadPage)
+    @blp.arguments(s.SalesLeadListArgs, location="query")
+    @blp.response(200, s.SalesLeadPage)
     def get(self, args):
         """Leads you may see, newest first."""
         return page(leads.list_leads(args, max_page()),
                     lambda rows: [leads.lead_dict(r) for r in rows])
 
-    @blp.arguments(s.LeadIn)
-    @blp.response(201, s.LeadOut)
+    @blp.arguments(s.SalesLeadIn)
+    @blp.response(201, s.SalesLeadOut)
     def post(self, data):
         """Record a lead with its source and UTM fields."""
         if "owner_id" in data:
@@ -42,12 +42,12 @@ class Leads(MethodView):
 
 @blp.route("/leads/<int:lead_id>")
 class LeadItem(MethodView):
-    @blp.response(200, s.LeadOut)
+    @blp.response(200, s.SalesLeadOut)
     def get(self, lead_id):
         return leads.lead_dict(leads.get_lead(lead_id))
 
-    @blp.arguments(s.LeadPatch)
-    @blp.response(200, s.LeadOut)
+    @blp.arguments(s.SalesLeadPatch)
+    @blp.response(200, s.SalesLeadOut)
     def patch(self, data, lead_id):
         lead = leads.get_lead(lead_id)
         if "owner_id" in data:
@@ -57,15 +57,15 @@ class LeadItem(MethodView):
 
 @blp.route("/leads/<int:lead_id>/qualify")
 class LeadQualify(MethodView):
-    @blp.response(200, s.LeadOut)
+    @blp.response(200, s.SalesLeadOut)
     def post(self, lead_id):
         return leads.lead_dict(leads.qualify_lead(leads.get_lead(lead_id)))
 
 
 @blp.route("/leads/<int:lead_id>/convert")
 class LeadConvert(MethodView):
-    @blp.arguments(s.ConvertIn)
-    @blp.response(201, s.ConvertOut)
+    @blp.arguments(s.SalesConvertIn)
+    @blp.response(201, s.SalesConvertOut)
     def post(self, data, lead_id):
         """Turn the lead into a customer (the existing one with its email or phone, never a
         duplicate) and a deal."""
@@ -77,8 +77,8 @@ class LeadConvert(MethodView):
 
 @blp.route("/leads/<int:lead_id>/disqualify")
 class LeadDisqualify(MethodView):
-    @blp.arguments(s.DisqualifyIn)
-    @blp.response(200, s.LeadOut)
+    @blp.arguments(s.SalesDisqualifyIn)
+    @blp.response(200, s.SalesLeadOut)
     def post(self, data, lead_id):
         return leads.lead_dict(leads.disqualify_lead(leads.get_lead(lead_id), data["reason"]))
 
@@ -87,13 +87,13 @@ class LeadDisqualify(MethodView):
 
 @forms_blp.route("/forms")
 class Forms(MethodView):
-    @forms_blp.response(200, s.FormOut(many=True))
+    @forms_blp.response(200, s.SalesFormOut(many=True))
     def get(self):
         from crmkit_sales.models import WebForm
         return [leads.form_dict(f) for f in WebForm.select().order_by(WebForm.id)]
 
-    @forms_blp.arguments(s.FormIn)
-    @forms_blp.response(201, s.FormOut)
+    @forms_blp.arguments(s.SalesFormIn)
+    @forms_blp.response(201, s.SalesFormOut)
     def post(self, data):
         """Create a web form; the answer holds its key (shown once). Put the key in the page's
         form: it can only submit enquiries to this form, nothing else."""
@@ -103,19 +103,19 @@ class Forms(MethodView):
 
 @forms_blp.route("/forms/<int:form_id>")
 class FormItem(MethodView):
-    @forms_blp.response(200, s.FormOut)
+    @forms_blp.response(200, s.SalesFormOut)
     def get(self, form_id):
         return leads.form_dict(leads.get_form(form_id))
 
-    @forms_blp.arguments(s.FormPatch)
-    @forms_blp.response(200, s.FormOut)
+    @forms_blp.arguments(s.SalesFormPatch)
+    @forms_blp.response(200, s.SalesFormOut)
     def patch(self, data, form_id):
         return leads.form_dict(leads.update_form(leads.get_form(form_id), data))
 
 
 @forms_blp.route("/forms/<int:form_id>/rotate-key")
 class FormKey(MethodView):
-    @forms_blp.response(200, s.FormOut)
+    @forms_blp.response(200, s.SalesFormOut)
     def post(self, form_id):
         """A new key for the form; the old one stops working at once."""
         form = leads.get_form(form_id)
@@ -127,8 +127,8 @@ class FormKey(MethodView):
 class Intake(MethodView):
     @public
     @forms_blp.doc(security=[])
-    @forms_blp.arguments(s.SubmissionIn)
-    @forms_blp.response(201, s.SubmissionOut)
+    @forms_blp.arguments(s.SalesSubmissionIn)
+    @forms_blp.response(201, s.SalesSubmissionOut)
     def post(self, data):
         """A web enquiry (public: authenticated by the form's key in ``X-Form-Key`` or
         ``form_key``, rate-limited per form). Creates the lead, the customer, the deal and its

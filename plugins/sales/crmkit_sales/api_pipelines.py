@@ -17,13 +17,13 @@ blp = protect(Blueprint("sales_pipelines", __name__,
 
 @blp.route("/pipelines")
 class Pipelines(MethodView):
-    @blp.response(200, s.PipelineOut(many=True))
+    @blp.response(200, s.SalesPipelineOut(many=True))
     def get(self):
         """Every pipeline with its stages and their automations, in order."""
         return [rules.pipeline_dict(p) for p in rules.list_pipelines()]
 
-    @blp.arguments(s.PipelineIn)
-    @blp.response(201, s.PipelineOut)
+    @blp.arguments(s.SalesPipelineIn)
+    @blp.response(201, s.SalesPipelineOut)
     def post(self, data):
         """Create a pipeline, optionally with its stages (each with ``automations``)."""
         return rules.pipeline_dict(rules.create_pipeline(data))
@@ -31,7 +31,7 @@ class Pipelines(MethodView):
 
 @blp.route("/pipelines/load")
 class PipelineFile(MethodView):
-    @blp.arguments(s.PipelineFileIn)
+    @blp.arguments(s.SalesPipelineFileIn)
     @blp.response(200)
     def post(self, data):
         """Load pipelines from a pipeline file's content (the YAML file's shape, as JSON):
@@ -49,12 +49,12 @@ class PipelineExport(MethodView):
 
 @blp.route("/pipelines/<int:pipeline_id>")
 class PipelineItem(MethodView):
-    @blp.response(200, s.PipelineOut)
+    @blp.response(200, s.SalesPipelineOut)
     def get(self, pipeline_id):
         return rules.pipeline_dict(rules.get_pipeline(pipeline_id))
 
-    @blp.arguments(s.PipelinePatch)
-    @blp.response(200, s.PipelineOut)
+    @blp.arguments(s.SalesPipelinePatch)
+    @blp.response(200, s.SalesPipelineOut)
     def patch(self, data, pipeline_id):
         return rules.pipeline_dict(rules.update_pipeline(rules.get_pipeline(pipeline_id), data))
 
@@ -66,8 +66,8 @@ class PipelineItem(MethodView):
 
 @blp.route("/pipelines/<int:pipeline_id>/stages")
 class Stages(MethodView):
-    @blp.arguments(s.StageIn)
-    @blp.response(201, s.StageOut)
+    @blp.arguments(s.SalesStageIn)
+    @blp.response(201, s.SalesStageOut)
     def post(self, data, pipeline_id):
         """Add a stage (at the end unless ``position`` says otherwise)."""
         stage = rules.add_stage(rules.get_pipeline(pipeline_id), data)
@@ -76,8 +76,8 @@ class Stages(MethodView):
 
 @blp.route("/pipelines/<int:pipeline_id>/stages/order")
 class StageOrder(MethodView):
-    @blp.arguments(s.ReorderIn)
-    @blp.response(200, s.StageOut(many=True))
+    @blp.arguments(s.SalesReorderIn)
+    @blp.response(200, s.SalesStageOut(many=True))
     def put(self, data, pipeline_id):
         """Put the stages in this order (list every stage id once)."""
         pipeline = rules.get_pipeline(pipeline_id)
@@ -88,13 +88,13 @@ class StageOrder(MethodView):
 
 @blp.route("/stages/<int:stage_id>")
 class StageItem(MethodView):
-    @blp.response(200, s.StageOut)
+    @blp.response(200, s.SalesStageOut)
     def get(self, stage_id):
         stage = rules.get_stage(stage_id)
         return rules.stage_dict(stage, rules.automation.automations_of(stage, True))
 
-    @blp.arguments(s.StagePatch)
-    @blp.response(200, s.StageOut)
+    @blp.arguments(s.SalesStagePatch)
+    @blp.response(200, s.SalesStageOut)
     def patch(self, data, stage_id):
         """Change a stage; ``automations`` replaces its automations."""
         stage = rules.update_stage(rules.get_stage(stage_id), data)
@@ -108,13 +108,13 @@ class StageItem(MethodView):
 
 @blp.route("/stages/<int:stage_id>/automations")
 class Automations(MethodView):
-    @blp.response(200, s.AutomationOut(many=True))
+    @blp.response(200, s.SalesAutomationOut(many=True))
     def get(self, stage_id):
         return [rules.automation_dict(a)
                 for a in rules.automation.automations_of(rules.get_stage(stage_id), True)]
 
-    @blp.arguments(s.AutomationIn)
-    @blp.response(201, s.AutomationOut)
+    @blp.arguments(s.SalesAutomationIn)
+    @blp.response(201, s.SalesAutomationOut)
     def post(self, data, stage_id):
         """Add an automation to the stage (see the plugin README for actions and settings)."""
         return rules.automation_dict(rules.add_automation(rules.get_stage(stage_id), data))
@@ -122,7 +122,7 @@ class Automations(MethodView):
 
 @blp.route("/automations/<int:automation_id>")
 class AutomationItem(MethodView):
-    @blp.response(200, s.AutomationOut)
+    @blp.response(200, s.SalesAutomationOut)
     def get(self, automation_id):
         return rules.automation_dict(rules.get_automation(automation_id))
 

@@ -23,8 +23,8 @@ def _range(args):
 
 @blp.route("/reports/<string:name>")
 class Report(MethodView):
-    @blp.arguments(s.ReportArgs, location="query")
-    @blp.response(200, s.ReportOut)
+    @blp.arguments(s.SalesReportArgs, location="query")
+    @blp.response(200, s.SalesReportOut)
     def get(self, args, name):
         """One report: ``funnel`` (per stage: deals, amount, entered, conversion, average days
         in stage), ``sources`` (enquiry-to-sale by source), ``activity`` (per manager),
@@ -38,8 +38,8 @@ class Report(MethodView):
 
 @blp.route("/forecast")
 class Forecast(MethodView):
-    @blp.arguments(s.ReportArgs, location="query")
-    @blp.response(200, s.ReportOut)
+    @blp.arguments(s.SalesReportArgs, location="query")
+    @blp.response(200, s.SalesReportOut)
     def get(self, args):
         """Weighted pipeline (amount x stage probability, lost excluded) and won revenue by
         period of expected close (``grain``: month, quarter, year) and owner."""
@@ -51,15 +51,15 @@ class Forecast(MethodView):
 
 @blp.route("/targets")
 class Targets(MethodView):
-    @blp.arguments(s.ReportArgs, location="query")
-    @blp.response(200, s.ReportOut)
+    @blp.arguments(s.SalesReportArgs, location="query")
+    @blp.response(200, s.SalesReportOut)
     def get(self, args):
         """Targets with what was won against them (attainment in percent)."""
         return report_response(forecast.attainment(args.get("period"), args.get("user_id")),
                                args["format"])
 
     @requires("sales.targets:manage")
-    @blp.arguments(s.TargetIn)
+    @blp.arguments(s.SalesTargetIn)
     @blp.response(201)
     def post(self, data):
         """Set a user's target for a period and currency (replaces an earlier one)."""
@@ -79,12 +79,12 @@ class TargetItem(MethodView):
 
 @rules_blp.route("/assignment-rules")
 class Rules(MethodView):
-    @rules_blp.response(200, s.RuleOut(many=True))
+    @rules_blp.response(200, s.SalesRuleOut(many=True))
     def get(self):
         return [assignment.rule_dict(r) for r in assignment.list_rules()]
 
-    @rules_blp.arguments(s.RuleIn)
-    @rules_blp.response(201, s.RuleOut)
+    @rules_blp.arguments(s.SalesRuleIn)
+    @rules_blp.response(201, s.SalesRuleOut)
     def post(self, data):
         """A rule: new leads and deals without an owner whose source and territory match go to
         a member of ``team_id`` (round-robin or least-loaded). Rules are tried by position."""
@@ -93,8 +93,8 @@ class Rules(MethodView):
 
 @rules_blp.route("/assignment-rules/<int:rule_id>")
 class RuleItem(MethodView):
-    @rules_blp.arguments(s.RulePatch)
-    @rules_blp.response(200, s.RuleOut)
+    @rules_blp.arguments(s.SalesRulePatch)
+    @rules_blp.response(200, s.SalesRuleOut)
     def patch(self, data, rule_id):
         return assignment.rule_dict(assignment.update_rule(assignment.get_rule(rule_id), data))
 

@@ -30,15 +30,15 @@ def _dump(tasks):
 
 @blp.route("/tasks")
 class Tasks(MethodView):
-    @blp.arguments(s.TaskListArgs, location="query")
-    @blp.response(200, s.TaskPage)
+    @blp.arguments(s.SalesTaskListArgs, location="query")
+    @blp.response(200, s.SalesTaskPage)
     def get(self, args):
         """Tasks you may see, by due time; filter by assignee, deal, customer, status, kind,
         due range, or ``overdue``."""
         return page(rules.list_tasks(args, max_page()), _dump)
 
-    @blp.arguments(s.TaskIn)
-    @blp.response(201, s.TaskOut)
+    @blp.arguments(s.SalesTaskIn)
+    @blp.response(201, s.SalesTaskOut)
     def post(self, data):
         """Create a task; it is yours unless ``assignee_id`` names someone else (which needs
         the permission to reassign)."""
@@ -48,12 +48,12 @@ class Tasks(MethodView):
 
 @blp.route("/tasks/<int:task_id>")
 class TaskItem(MethodView):
-    @blp.response(200, s.TaskOut)
+    @blp.response(200, s.SalesTaskOut)
     def get(self, task_id):
         return rules.task_dict(rules.get_task(task_id))
 
-    @blp.arguments(s.TaskPatch)
-    @blp.response(200, s.TaskOut)
+    @blp.arguments(s.SalesTaskPatch)
+    @blp.response(200, s.SalesTaskOut)
     def patch(self, data, task_id):
         task = rules.get_task(task_id)
         if "assignee_id" in data:
@@ -63,8 +63,8 @@ class TaskItem(MethodView):
 
 @blp.route("/tasks/<int:task_id>/complete")
 class TaskComplete(MethodView):
-    @blp.arguments(s.CompleteIn)
-    @blp.response(200, s.TaskOut)
+    @blp.arguments(s.SalesCompleteIn)
+    @blp.response(200, s.SalesTaskOut)
     def post(self, data, task_id):
         """Mark the task done with an outcome; a call, meeting or visit goes on the customer's
         timeline."""
@@ -74,14 +74,14 @@ class TaskComplete(MethodView):
 
 @blp.route("/tasks/<int:task_id>/cancel")
 class TaskCancel(MethodView):
-    @blp.response(200, s.TaskOut)
+    @blp.response(200, s.SalesTaskOut)
     def post(self, task_id):
         return rules.task_dict(rules.cancel_task(rules.get_task(task_id)))
 
 
 @blp.route("/tasks/<int:task_id>/reopen")
 class TaskReopen(MethodView):
-    @blp.response(200, s.TaskOut)
+    @blp.response(200, s.SalesTaskOut)
     def post(self, task_id):
         return rules.task_dict(rules.reopen_task(rules.get_task(task_id)))
 
@@ -95,8 +95,8 @@ def _user_or_caller(user_id):
 
 @blp.route("/calendar")
 class Calendar(MethodView):
-    @blp.arguments(s.CalendarArgs, location="query")
-    @blp.response(200, s.TaskOut(many=True))
+    @blp.arguments(s.SalesCalendarArgs, location="query")
+    @blp.response(200, s.SalesTaskOut(many=True))
     def get(self, args):
         """A user's tasks (default: yours) due between ``start`` and ``end``."""
         return _dump(calendar.tasks_between(_user_or_caller(args.get("user_id")), args["start"],
@@ -105,8 +105,8 @@ class Calendar(MethodView):
 
 @blp.route("/agenda")
 class Agenda(MethodView):
-    @blp.arguments(s.AgendaArgs, location="query")
-    @blp.response(200, s.AgendaOut)
+    @blp.arguments(s.SalesAgendaArgs, location="query")
+    @blp.response(200, s.SalesAgendaOut)
     def get(self, args):
         """A user's day (default: yours, today in the sales time zone), with overdue tasks."""
         day = calendar.agenda(_user_or_caller(args.get("user_id")), args.get("date"))
@@ -116,13 +116,13 @@ class Agenda(MethodView):
 @blp.route("/calendar/feed")
 class CalendarFeedSettings(MethodView):
     @requires(AUTHENTICATED)
-    @blp.response(200, s.FeedOut)
+    @blp.response(200, s.SalesFeedOut)
     def get(self):
         """Whether you have a calendar feed URL (the URL itself is shown only when created)."""
         return calendar.feed_status(current_principal().user_id)
 
     @requires("sales.tasks:read")
-    @blp.response(201, s.FeedOut)
+    @blp.response(201, s.SalesFeedOut)
     def post(self):
         """Create your calendar feed URL, replacing any earlier one. Subscribe to it in a
         calendar application; keep it secret, it opens your task calendar without a token."""

@@ -212,11 +212,14 @@ def reprice(deal: Deal) -> dict:
 # -- creating and changing ------------------------------------------------------------------------
 
 def _check_customer(customer_id, errors: dict) -> Customer | None:
+    """The customer, if it exists and the caller may see it (another owner's customer is as
+    missing, exactly as in the customer API)."""
     if customer_id is None:
         errors["customer_id"] = "Missing data for required field."
         return None
     customer = Customer.get_or_none(Customer.id == customer_id)
-    if customer is None:
+    if customer is None or not scoping.can_see(customer):
+        customer = None
         errors["customer_id"] = f"No customer with id {customer_id}."
     elif customer.merged_into_id is not None:
         errors["customer_id"] = (f"Customer {customer_id} was merged into customer "
@@ -430,11 +433,12 @@ def _record_revenue(deal: Deal, now: dt.datetime) -> None:
             "payload": {"deal_id": deal.id, "pipeline_id": deal.pipeline_id,
                         "source": deal.source, "owner_id": deal.owner_id,
                         "pricing": json.loads(dumps(deal.pricing))}}
-    try:
-        interaction = record_interaction(deal.customer_id, data, source=REVENUE_SOURCE)
-    except MergedAway as exc:
-        deal.customer_id = exc.survivor_id
-        interaction = record_interaction(deal.customer_id, data, source=REVENUE_SOURCE)
+    with people.seeing_all():
+        try:
+            interaction = record_interaction(deal.customer_id, data, source=REVENUE_SOURCE)
+        except MergedAway as exc:
+            deal.customer_id = exc.survivor_id
+            interaction = record_interaction(deal.customer_id, data, source=REVENUE_SOURCE)
     if deal.revenue_interaction_id is None:
         deal.revenue_interaction_id = interaction.id
         pm = _pm()

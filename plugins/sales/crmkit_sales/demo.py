@@ -94,12 +94,13 @@ def load(size: int, seed: int = 11) -> None:
             deal_rules.move_deal(deal, stage.id, deal.owner_id, lost_reason=reason)
         # Spread the story over the past months so reports have something to show.
         age = dt.timedelta(days=rng.randint(5, 240))
-        Deal.update(created_at=Deal.created_at - age).where(Deal.id == deal.id).execute()
+        changes = {"created_at": deal.created_at - age}
         if deal.status == "won":
-            Deal.update(won_at=Deal.won_at - age + dt.timedelta(days=rng.randint(1, 4))).where(
-                Deal.id == deal.id).execute()
-        StageHistory.update(entered_at=StageHistory.entered_at - age).where(
-            StageHistory.deal == deal.id).execute()
+            changes["won_at"] = deal.won_at - age + dt.timedelta(days=rng.randint(10, 60))
+        Deal.update(changes).where(Deal.id == deal.id).execute()
+        for stay in StageHistory.select().where(StageHistory.deal == deal.id):
+            StageHistory.update(entered_at=stay.entered_at - age).where(
+                StageHistory.id == stay.id).execute()
     for task in list(Task.select().where(Task.status == "open").limit(size // 10)):
         tasks.complete_task(task, "Done as planned", task.assignee_id)
 

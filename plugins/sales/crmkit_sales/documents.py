@@ -136,10 +136,16 @@ def ensure_default_templates() -> None:
 
 # -- documents ------------------------------------------------------------------------------------
 
+CITY_FIRST = ("GB", "US", "CA", "AU", "IE", "NZ")
+
+
 def _address(customer) -> str:
     if customer is None:
         return ""
-    city = " ".join(p for p in (customer.postal_code, customer.city) if p)
+    # Postcode after the town in English-speaking countries, before it in most others.
+    order = ((customer.city, customer.postal_code) if customer.country in CITY_FIRST
+             else (customer.postal_code, customer.city))
+    city = " ".join(p for p in order if p)
     parts = [customer.street, city, customer.region, customer.country]
     return "\n".join(p for p in parts if p)
 
@@ -228,13 +234,16 @@ def generate_document(deal: Deal, template_name: str, by_user: int | None = None
                                html=html, pdf=pdf, figures=figures, total=pricing["total"],
                                currency=pricing["currency"], created_by=by_user, created_at=now)
     from crmkit.customers.timeline import record_interaction
-    record_interaction(deal.customer_id, {
-        "type": "sales.document", "direction": "outbound", "channel": "sales",
-        "summary": f"{template.kind.capitalize()} {number}: {pricing['total']} "
-                   f"{pricing['currency']}", "external_id": f"document:{document.id}",
-        "payload": {"document_id": document.id, "deal_id": deal.id, "number": number,
-                    "kind": template.kind, "total": str(pricing["total"]),
-                    "currency": pricing["currency"]}}, source="sales")
+
+    from crmkit_sales.people import seeing_all
+    with seeing_all():
+        record_interaction(deal.customer_id, {
+            "type": "sales.document", "direction": "outbound", "channel": "sales",
+            "summary": f"{template.kind.capitalize()} {number}: {pricing['total']} "
+                       f"{pricing['currency']}", "external_id": f"document:{document.id}",
+            "payload": {"document_id": document.id, "deal_id": deal.id, "number": number,
+                        "kind": template.kind, "total": str(pricing["total"]),
+                        "currency": pricing["currency"]}}, source="sales")
     emit("sales.document.generated", {"document_id": document.id, "deal_id": deal.id,
                                       "number": number, "kind": template.kind,
                                       "total": pricing["total"], "currency": pricing["currency"]},

@@ -54,7 +54,7 @@ def forecast(grain: str = "month", pipeline_id: int | None = None, owner_id: int
              by_owner: bool = True) -> dict:
     if grain not in sql.GRAINS:
         raise ValidationError({"grain": f"One of: {', '.join(sql.GRAINS)}."}, location="query")
-    keys_open = [fn.COALESCE(sql.period(Deal.expected_close, grain), UNSCHEDULED)]
+    keys_open = [sql.period(Deal.expected_close, grain)]
     keys_won = [sql.period(Deal.won_at, grain)]
     if by_owner:
         keys_open.append(Deal.owner_id)
@@ -93,7 +93,7 @@ def forecast(grain: str = "month", pipeline_id: int | None = None, owner_id: int
     names = people.user_names([k[1] for k in table]) if by_owner else {}
     rows = []
     for key in sorted(table, key=lambda k: tuple("" if v is None else str(v) for v in k)):
-        row = {"period": key[0]}
+        row = {"period": key[0] or UNSCHEDULED}
         if by_owner:
             row.update(owner_id=key[1], owner=names.get(key[1]))
         entry = table[key]

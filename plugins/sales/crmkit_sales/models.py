@@ -7,6 +7,8 @@ places, rounded by the domain code (half up, explicitly) before it reaches a col
 """
 from __future__ import annotations
 
+import decimal
+
 import peewee
 
 from crmkit.auth.fields import JSONField
@@ -20,12 +22,22 @@ LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified", "converted")
 DOCUMENT_KINDS = ("quote", "invoice", "payment", "contract", "other")
 
 
+class FixedDecimalField(peewee.DecimalField):
+    """A Decimal read back with its places: SQLite stores decimals as binary floats and would
+    hand back ``7389.6`` for ``7389.60``; the digits are exact, only the trailing zeros go."""
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        return None if value is None else value.quantize(self._exp,
+                                                         rounding=decimal.ROUND_HALF_UP)
+
+
 def money(**kwargs) -> peewee.DecimalField:
-    return peewee.DecimalField(max_digits=18, decimal_places=2, **kwargs)
+    return FixedDecimalField(max_digits=18, decimal_places=2, **kwargs)
 
 
 def percent(**kwargs) -> peewee.DecimalField:
-    return peewee.DecimalField(max_digits=7, decimal_places=4, **kwargs)
+    return FixedDecimalField(max_digits=7, decimal_places=4, **kwargs)
 
 
 # -- pipelines ------------------------------------------------------------------------------------
@@ -172,7 +184,7 @@ class DealLine(BaseModel):
     product_id = peewee.IntegerField(null=True)
     sku = peewee.CharField(max_length=64, null=True)
     name = peewee.CharField(max_length=300)
-    quantity = peewee.DecimalField(max_digits=14, decimal_places=3)
+    quantity = FixedDecimalField(max_digits=14, decimal_places=3)
     unit_price = money()
     discount_percent = percent(default=0)
     tax_rate = percent(default=0)

@@ -4,8 +4,13 @@ Users, teams and roles belong to the kernel (``crmkit.auth``); this module only 
 """
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
+
+from flask import g, has_request_context
+
 from crmkit.auth.models import Role, Team, TeamMember, User
-from crmkit.auth.principal import current_principal
+from crmkit.auth.principal import acting_as, current_principal
 from crmkit.errors import ValidationError
 
 
@@ -75,3 +80,43 @@ def require_role_name(role: str, field: str) -> None:
         from crmkit.auth.roles import BUILTIN_ROLES
         if role not in BUILTIN_ROLES:
             raise ValidationError({field: f"No role named {role!r}."})
+
+
+@contextmanager
+def seeing_all():
+    """Lift the caller's object-level scope, keeping who they are, for the kernel calls sales
+    makes on a deal's behalf: the revenue of a won deal goes on the customer's timeline even when
+    the deal's owner may not see that customer, and a converted lead joins the existing customer
+    with its email rather than duplicating it. Permissions and the audit trail's "who" stay."""
+    principal = current_principal()
+    if principal is None or principal.scope == "all":
+        yield
+        return
+    with _as(dataclasses.replace(principal, scope="all")):
+        yield
+
+
+@contextmanager
+def as_operator():
+    """Act as the installation itself (no user), as the command line and jobs do: for public
+    endpoints such as the web-form intake, which have no user but must create records."""
+    with _as(None):
+        yield
+
+
+@contextmanager
+def _as(principal):
+    if not has_request_context():
+        with acting_as(principal):
+            yield
+        return
+    had = "crmkit_principal" in g
+    saved = g.get("crmkit_principal")
+    g.crmkit_principal = principal  # None in g means "the operator", not "nobody"
+    try:
+        yield
+    finally:
+        if had:
+            g.crmkit_principal = saved
+        else:
+            g.pop("crmkit_principal", None)

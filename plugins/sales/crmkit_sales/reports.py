@@ -23,6 +23,7 @@ from crmkit.errors import ValidationError
 from crmkit_sales import people, sql
 from crmkit_sales.models import LOST, OPEN, WON, Deal, Lead, Pipeline, Stage, StageHistory, Task
 
+NONE = "(none)"
 REPORTS = ("funnel", "sources", "activity", "revenue", "lost-reasons", "cycle")
 
 
@@ -116,8 +117,8 @@ def funnel(pipeline_id: int | None = None, start=None, end=None, owner_id=None) 
 def sources(start=None, end=None) -> dict:
     """Enquiries (leads, plus deals that did not come from a lead), deals, deals won and revenue
     by source."""
-    none = "(none)"
-    src = fn.COALESCE(Lead.source, none)
+    # Grouped by the bare column: PostgreSQL does not see two COALESCE(x, $n) as one expression.
+    src = Lead.source
     leads = Lead.select(src, fn.COUNT(Lead.id))
     if start is not None:
         leads = leads.where(Lead.created_at >= start)
@@ -126,17 +127,19 @@ def sources(start=None, end=None) -> dict:
     condition = scoping.scope_condition(Lead)
     if condition is not None:
         leads = leads.where(condition)
-    enquiries = defaultdict(int, dict(leads.group_by(src).tuples()))
-    dsrc = fn.COALESCE(Deal.source, none)
+    enquiries = defaultdict(int)
+    for source, count in leads.group_by(src).tuples():
+        enquiries[source or NONE] += count
+    dsrc = Deal.source
     won_case = fn.SUM(peewee.Case(None, [(Deal.status == WON, 1)], 0))
     deals = _deal_filters(Deal.select(dsrc, fn.COUNT(Deal.id), won_case,
                                       fn.SUM(peewee.Case(None, [(Deal.lead.is_null(), 1)], 0))),
                           start, end)
     counts = {}
     for source, count, won, direct in deals.group_by(dsrc).tuples():
-        counts[source] = (count, int(won or 0))
-        enquiries[source] += int(direct or 0)
-    revenue = _amounts(_deal_filters(
+        counts[source or NONE] = (count, int(won or 0))
+        enquiries[source or NONE] += int(direct or 0)
+    revenue = _amounts((source or NONE, currency, total) for source, currency, total in _deal_filters(
         Deal.select(dsrc, Deal.currency, sql.money_sum(Deal.amount)).where(Deal.status == WON),
         start, end).group_by(dsrc, Deal.currency).tuples())
     rows = []
@@ -195,7 +198,7 @@ def revenue(grain: str = "month", by: str | None = None, start=None, end=None) -
     if by == "owner":
         keys.append(Deal.owner_id)
     elif by == "source":
-        keys.append(fn.COALESCE(Deal.source, "(none)"))
+        keys.append(Deal.source)
     query = _deal_filters(Deal.select(*keys, Deal.currency, fn.COUNT(Deal.id),
                                       sql.money_sum(Deal.amount)).where(Deal.status == WON),
                           start, end, column=Deal.won_at)
@@ -207,7 +210,7 @@ def revenue(grain: str = "month", by: str | None = None, start=None, end=None) -
         if by == "owner":
             row.update(owner_id=r[1], owner=names.get(r[1]))
         elif by == "source":
-            row["source"] = r[1]
+            row["source"] = r[1] or NONE
         row.update(currency=r[-3], deals=r[-2], amount=sql.money(r[-1]))
         rows.append(row)
     columns = ["period"] + (["owner"] if by == "owner" else ["source"] if by == "source" else [])
@@ -216,11 +219,11 @@ def revenue(grain: str = "month", by: str | None = None, start=None, end=None) -
 
 
 def lost_reasons(start=None, end=None) -> dict:
-    reason = fn.COALESCE(Deal.lost_reason, "(none)")
+    reason = Deal.lost_reason
     query = _deal_filters(Deal.select(reason, Deal.currency, fn.COUNT(Deal.id),
                                       sql.money_sum(Deal.amount)).where(Deal.status == LOST),
                           start, end, column=Deal.lost_at)
-    rows = [{"reason": r[0], "currency": r[1], "deals": r[2], "amount": sql.money(r[3])}
+    rows = [{"reason": r[0] or NONE, "currency": r[1], "deals": r[2], "amount": sql.money(r[3])}
             for r in query.group_by(reason, Deal.currency).tuples()]
     rows.sort(key=lambda r: (-r["deals"], r["reason"]))
     return {"report": "lost-reasons", "columns": ["reason", "currency", "deals", "amount"],

@@ -24,7 +24,7 @@ class Partial(ma.Schema):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class PageArgs(ma.Schema):
+class SalesPageArgs(ma.Schema):
     cursor = f.String()
     limit = f.Integer()
 
@@ -37,7 +37,7 @@ def page_of(item_schema):
 
 # -- pipelines ------------------------------------------------------------------------------------
 
-class AutomationIn(ma.Schema):
+class SalesAutomationIn(ma.Schema):
     action = f.String(required=True, metadata={"description": "require_fields, create_task, "
                                                               "notify, generate_document, "
                                                               "emit_event"})
@@ -46,7 +46,7 @@ class AutomationIn(ma.Schema):
     position = f.Integer()
 
 
-class AutomationOut(ma.Schema):
+class SalesAutomationOut(ma.Schema):
     id = f.Integer()
     stage_id = f.Integer()
     position = f.Integer()
@@ -55,7 +55,7 @@ class AutomationOut(ma.Schema):
     active = f.Boolean()
 
 
-class StageIn(ma.Schema):
+class SalesStageIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     kind = f.String(validate=v.OneOf(STAGE_KINDS))
     probability = f.Integer(strict=True, validate=v.Range(0, 100))
@@ -64,11 +64,11 @@ class StageIn(ma.Schema):
     automations = f.List(f.Dict(), metadata={"description": "Replaces the stage's automations"})
 
 
-class StagePatch(StageIn, Partial):
+class SalesStagePatch(SalesStageIn, Partial):
     pass
 
 
-class StageOut(ma.Schema):
+class SalesStageOut(ma.Schema):
     id = f.Integer()
     pipeline_id = f.Integer()
     name = f.String()
@@ -76,10 +76,10 @@ class StageOut(ma.Schema):
     probability = f.Integer()
     kind = f.String()
     rotting_days = f.Integer(allow_none=True)
-    automations = f.List(f.Nested(AutomationOut))
+    automations = f.List(f.Nested(SalesAutomationOut))
 
 
-class PipelineIn(ma.Schema):
+class SalesPipelineIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     currency = f.String(validate=v.Length(equal=3))
     position = f.Integer()
@@ -87,14 +87,14 @@ class PipelineIn(ma.Schema):
     stages = f.List(f.Dict())
 
 
-class PipelinePatch(Partial):
+class SalesPipelinePatch(Partial):
     name = f.String(validate=v.Length(min=1, max=100))
     currency = f.String(validate=v.Length(equal=3))
     position = f.Integer()
     active = f.Boolean()
 
 
-class PipelineOut(ma.Schema):
+class SalesPipelineOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     currency = f.String()
@@ -102,20 +102,20 @@ class PipelineOut(ma.Schema):
     active = f.Boolean()
     created_at = f.AwareDateTime()
     updated_at = f.AwareDateTime()
-    stages = f.List(f.Nested(StageOut))
+    stages = f.List(f.Nested(SalesStageOut))
 
 
-class ReorderIn(ma.Schema):
+class SalesReorderIn(ma.Schema):
     stage_ids = f.List(f.Integer(), required=True)
 
 
-class PipelineFileIn(ma.Schema):
+class SalesPipelineFileIn(ma.Schema):
     pipelines = f.List(f.Dict(), required=True)
 
 
 # -- deals ----------------------------------------------------------------------------------------
 
-class LineIn(ma.Schema):
+class SalesLineIn(ma.Schema):
     product_id = f.Integer(allow_none=True)
     sku = _text(64)
     name = _text(300)
@@ -125,7 +125,7 @@ class LineIn(ma.Schema):
     tax_rate = f.Raw()
 
 
-class LineOut(ma.Schema):
+class SalesLineOut(ma.Schema):
     id = f.Integer()
     position = f.Integer()
     product_id = f.Integer(allow_none=True)
@@ -140,7 +140,7 @@ class LineOut(ma.Schema):
     total = Money()
 
 
-class DealIn(ma.Schema):
+class SalesDealIn(ma.Schema):
     title = _text(200)
     customer_id = f.Integer(required=True, strict=True)
     pipeline_id = f.Integer(strict=True)
@@ -154,11 +154,11 @@ class DealIn(ma.Schema):
     currency = f.String(validate=v.Length(equal=3))
     expected_close = f.Date(allow_none=True)
     lost_reason = _text(300)
-    lines = f.List(f.Nested(LineIn))
+    lines = f.List(f.Nested(SalesLineIn))
     custom = f.Dict(keys=f.String())
 
 
-class DealPatch(Partial):
+class SalesDealPatch(Partial):
     title = f.String(validate=v.Length(min=1, max=200))
     customer_id = f.Integer(strict=True)
     owner_id = f.Integer(allow_none=True, strict=True)
@@ -168,23 +168,23 @@ class DealPatch(Partial):
     currency = f.String(validate=v.Length(equal=3))
     expected_close = f.Date(allow_none=True)
     lost_reason = _text(300)
-    lines = f.List(f.Nested(LineIn))
+    lines = f.List(f.Nested(SalesLineIn))
     custom = f.Dict(keys=f.String())
 
 
-class StageRef(ma.Schema):
+class SalesStageRef(ma.Schema):
     id = f.Integer()
     name = f.String()
     kind = f.String()
     probability = f.Integer()
 
 
-class DealOut(ma.Schema):
+class SalesDealOut(ma.Schema):
     id = f.Integer()
     title = f.String()
     pipeline_id = f.Integer()
     stage_id = f.Integer()
-    stage = f.Nested(StageRef)
+    stage = f.Nested(SalesStageRef)
     status = f.String()
     customer_id = f.Integer()
     owner_id = f.Integer(allow_none=True)
@@ -205,14 +205,14 @@ class DealOut(ma.Schema):
     created_at = f.AwareDateTime()
     updated_at = f.AwareDateTime()
     custom = f.Dict()
-    lines = f.List(f.Nested(LineOut))
+    lines = f.List(f.Nested(SalesLineOut))
     pricing = f.Raw(allow_none=True, metadata={"description": "Totals with benefits applied"})
 
 
-DealPage = page_of(DealOut)
+SalesDealPage = page_of(SalesDealOut)
 
 
-class DealListArgs(PageArgs):
+class SalesDealListArgs(SalesPageArgs):
     pipeline_id = f.Integer()
     stage_id = f.Integer()
     status = f.String(metadata={"description": "open, won, lost; comma-separated"})
@@ -230,13 +230,13 @@ class DealListArgs(PageArgs):
         unknown = ma.INCLUDE  # custom.<name>[__op] filters
 
 
-class MoveIn(ma.Schema):
+class SalesMoveIn(ma.Schema):
     stage_id = f.Integer(required=True, strict=True)
     lost_reason = _text(300)
 
 
-class MoveOut(ma.Schema):
-    deal = f.Nested(DealOut)
+class SalesMoveOut(ma.Schema):
+    deal = f.Nested(SalesDealOut)
     moved = f.Boolean()
     tasks = f.List(f.Integer())
     documents = f.List(f.Integer())
@@ -244,7 +244,7 @@ class MoveOut(ma.Schema):
     events = f.List(f.String())
 
 
-class HistoryOut(ma.Schema):
+class SalesHistoryOut(ma.Schema):
     stage_id = f.Integer()
     stage = f.String()
     kind = f.String()
@@ -256,13 +256,9 @@ class HistoryOut(ma.Schema):
     seconds = f.Integer(allow_none=True)
 
 
-class QuoteArgs(ma.Schema):
-    pass
-
-
 # -- tasks ----------------------------------------------------------------------------------------
 
-class TaskIn(ma.Schema):
+class SalesTaskIn(ma.Schema):
     kind = f.String(validate=v.OneOf(TASK_KINDS), load_default="todo")
     title = f.String(required=True, validate=v.Length(min=1, max=300))
     description = _text(10000)
@@ -274,7 +270,7 @@ class TaskIn(ma.Schema):
     customer_id = f.Integer(allow_none=True, strict=True)
 
 
-class TaskPatch(Partial):
+class SalesTaskPatch(Partial):
     kind = f.String(validate=v.OneOf(TASK_KINDS))
     title = f.String(validate=v.Length(min=1, max=300))
     description = _text(10000)
@@ -286,11 +282,11 @@ class TaskPatch(Partial):
     customer_id = f.Integer(allow_none=True, strict=True)
 
 
-class CompleteIn(ma.Schema):
+class SalesCompleteIn(ma.Schema):
     outcome = _text(10000)
 
 
-class TaskOut(ma.Schema):
+class SalesTaskOut(ma.Schema):
     id = f.Integer()
     kind = f.String()
     title = f.String()
@@ -315,10 +311,10 @@ class TaskOut(ma.Schema):
     updated_at = f.AwareDateTime()
 
 
-TaskPage = page_of(TaskOut)
+SalesTaskPage = page_of(SalesTaskOut)
 
 
-class TaskListArgs(PageArgs):
+class SalesTaskListArgs(SalesPageArgs):
     assignee_id = f.Integer()
     deal_id = f.Integer()
     customer_id = f.Integer()
@@ -329,27 +325,27 @@ class TaskListArgs(PageArgs):
     due_to = f.AwareDateTime()
 
 
-class CalendarArgs(ma.Schema):
+class SalesCalendarArgs(ma.Schema):
     user_id = f.Integer(metadata={"description": "Default: the caller"})
     start = f.AwareDateTime(required=True)
     end = f.AwareDateTime(required=True)
     include_done = f.Boolean(load_default=True)
 
 
-class AgendaArgs(ma.Schema):
+class SalesAgendaArgs(ma.Schema):
     user_id = f.Integer()
     date = f.Date()
 
 
-class AgendaOut(ma.Schema):
+class SalesAgendaOut(ma.Schema):
     user_id = f.Integer()
     date = f.Date()
     timezone = f.String()
-    tasks = f.List(f.Nested(TaskOut))
-    overdue = f.List(f.Nested(TaskOut))
+    tasks = f.List(f.Nested(SalesTaskOut))
+    overdue = f.List(f.Nested(SalesTaskOut))
 
 
-class FeedOut(ma.Schema):
+class SalesFeedOut(ma.Schema):
     active = f.Boolean()
     prefix = f.String(allow_none=True)
     created_at = f.AwareDateTime(allow_none=True)
@@ -358,7 +354,7 @@ class FeedOut(ma.Schema):
 
 # -- leads and forms ------------------------------------------------------------------------------
 
-class LeadIn(ma.Schema):
+class SalesLeadIn(ma.Schema):
     first_name = _text(150)
     last_name = _text(150)
     name = _text(300)
@@ -378,11 +374,11 @@ class LeadIn(ma.Schema):
     auto_assign = f.Boolean()
 
 
-class LeadPatch(LeadIn, Partial):
+class SalesLeadPatch(SalesLeadIn, Partial):
     status = f.String(validate=v.OneOf(("new", "contacted")))
 
 
-class LeadOut(ma.Schema):
+class SalesLeadOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     first_name = f.String(allow_none=True)
@@ -412,10 +408,10 @@ class LeadOut(ma.Schema):
     converted_at = f.AwareDateTime(allow_none=True)
 
 
-LeadPage = page_of(LeadOut)
+SalesLeadPage = page_of(SalesLeadOut)
 
 
-class LeadListArgs(PageArgs):
+class SalesLeadListArgs(SalesPageArgs):
     status = f.String(metadata={"description": ", ".join(LEAD_STATUSES)})
     source = f.String()
     owner_id = f.Integer()
@@ -424,7 +420,7 @@ class LeadListArgs(PageArgs):
     q = f.String()
 
 
-class ConvertIn(ma.Schema):
+class SalesConvertIn(ma.Schema):
     title = _text(200)
     pipeline_id = f.Integer(strict=True)
     stage_id = f.Integer(strict=True)
@@ -432,22 +428,22 @@ class ConvertIn(ma.Schema):
     amount = f.Raw()
     currency = f.String(validate=v.Length(equal=3))
     expected_close = f.Date(allow_none=True)
-    lines = f.List(f.Nested(LineIn))
+    lines = f.List(f.Nested(SalesLineIn))
     custom = f.Dict(keys=f.String())
 
 
-class ConvertOut(ma.Schema):
-    lead = f.Nested(LeadOut)
+class SalesConvertOut(ma.Schema):
+    lead = f.Nested(SalesLeadOut)
     customer_id = f.Integer()
     customer_created = f.Boolean()
-    deal = f.Nested(DealOut)
+    deal = f.Nested(SalesDealOut)
 
 
-class DisqualifyIn(ma.Schema):
+class SalesDisqualifyIn(ma.Schema):
     reason = f.String(required=True, validate=v.Length(min=1, max=300))
 
 
-class FormIn(ma.Schema):
+class SalesFormIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     pipeline_id = f.Integer(required=True, strict=True)
     source = f.String(validate=v.Length(min=1, max=100))
@@ -458,11 +454,11 @@ class FormIn(ma.Schema):
     active = f.Boolean()
 
 
-class FormPatch(FormIn, Partial):
+class SalesFormPatch(SalesFormIn, Partial):
     pass
 
 
-class FormOut(ma.Schema):
+class SalesFormOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     key_prefix = f.String()
@@ -478,7 +474,7 @@ class FormOut(ma.Schema):
                                             "rotated"})
 
 
-class SubmissionIn(ma.Schema):
+class SalesSubmissionIn(ma.Schema):
     """What a public web form sends. ``website`` is the honeypot: leave it empty."""
 
     form_key = f.String(metadata={"description": "Or send it as the X-Form-Key header"})
@@ -499,13 +495,13 @@ class SubmissionIn(ma.Schema):
     website = _text(500)
 
 
-class SubmissionOut(ma.Schema):
+class SalesSubmissionOut(ma.Schema):
     status = f.String()
 
 
 # -- catalog --------------------------------------------------------------------------------------
 
-class ProductIn(ma.Schema):
+class SalesProductIn(ma.Schema):
     sku = f.String(required=True, validate=v.Length(min=1, max=64))
     name = f.String(required=True, validate=v.Length(min=1, max=300))
     description = _text(10000)
@@ -515,11 +511,11 @@ class ProductIn(ma.Schema):
     active = f.Boolean()
 
 
-class ProductPatch(ProductIn, Partial):
+class SalesProductPatch(SalesProductIn, Partial):
     pass
 
 
-class ProductOut(ma.Schema):
+class SalesProductOut(ma.Schema):
     id = f.Integer()
     sku = f.String()
     name = f.String()
@@ -532,38 +528,38 @@ class ProductOut(ma.Schema):
     updated_at = f.AwareDateTime()
 
 
-class ProductListArgs(ma.Schema):
+class SalesProductListArgs(ma.Schema):
     active = f.Boolean()
     q = f.String()
 
 
-class PriceItemIn(ma.Schema):
+class SalesPriceItemIn(ma.Schema):
     product_id = f.Integer(strict=True)
     sku = f.String()
     unit_price = f.Raw(required=True)
 
 
-class PriceListIn(ma.Schema):
+class SalesPriceListIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     currency = f.String(required=True, validate=v.Length(equal=3))
     valid_from = f.Date(allow_none=True)
     valid_to = f.Date(allow_none=True)
     active = f.Boolean()
-    items = f.List(f.Nested(PriceItemIn))
+    items = f.List(f.Nested(SalesPriceItemIn))
 
 
-class PriceListPatch(PriceListIn, Partial):
+class SalesPriceListPatch(SalesPriceListIn, Partial):
     pass
 
 
-class PriceItemOut(ma.Schema):
+class SalesPriceItemOut(ma.Schema):
     product_id = f.Integer()
     sku = f.String()
     name = f.String()
     unit_price = Money()
 
 
-class PriceListOut(ma.Schema):
+class SalesPriceListOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     currency = f.String()
@@ -571,12 +567,12 @@ class PriceListOut(ma.Schema):
     valid_to = f.Date(allow_none=True)
     active = f.Boolean()
     created_at = f.AwareDateTime()
-    items = f.List(f.Nested(PriceItemOut))
+    items = f.List(f.Nested(SalesPriceItemOut))
 
 
 # -- documents ------------------------------------------------------------------------------------
 
-class TemplateIn(ma.Schema):
+class SalesTemplateIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     kind = f.String(required=True, validate=v.OneOf(DOCUMENT_KINDS))
     body = f.String(validate=v.Length(min=1, max=200_000),
@@ -584,16 +580,16 @@ class TemplateIn(ma.Schema):
                                              "the kind"})
 
 
-class TemplateVersionIn(ma.Schema):
+class SalesTemplateVersionIn(ma.Schema):
     body = f.String(validate=v.Length(min=1, max=200_000))
     kind = f.String(validate=v.OneOf(DOCUMENT_KINDS))
 
 
-class TemplateActiveIn(ma.Schema):
+class SalesTemplateActiveIn(ma.Schema):
     active = f.Boolean(required=True)
 
 
-class TemplateOut(ma.Schema):
+class SalesTemplateOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     version = f.Integer()
@@ -604,15 +600,15 @@ class TemplateOut(ma.Schema):
     created_at = f.AwareDateTime()
 
 
-class TemplateListArgs(ma.Schema):
+class SalesTemplateListArgs(ma.Schema):
     all_versions = f.Boolean(load_default=False)
 
 
-class GenerateIn(ma.Schema):
+class SalesGenerateIn(ma.Schema):
     template = f.String(required=True, metadata={"description": "A template's name"})
 
 
-class DocumentOut(ma.Schema):
+class SalesDocumentOut(ma.Schema):
     id = f.Integer()
     deal_id = f.Integer()
     template_id = f.Integer()
@@ -628,7 +624,7 @@ class DocumentOut(ma.Schema):
     created_at = f.AwareDateTime()
 
 
-class AttachmentOut(ma.Schema):
+class SalesAttachmentOut(ma.Schema):
     id = f.Integer()
     deal_id = f.Integer()
     filename = f.String()
@@ -639,13 +635,13 @@ class AttachmentOut(ma.Schema):
     created_at = f.AwareDateTime()
 
 
-class UploadIn(ma.Schema):
+class SalesUploadIn(ma.Schema):
     file = f.Raw(metadata={"type": "string", "format": "binary"})
 
 
 # -- assignment, targets, reports -----------------------------------------------------------------
 
-class RuleIn(ma.Schema):
+class SalesRuleIn(ma.Schema):
     name = f.String(required=True, validate=v.Length(min=1, max=100))
     team_id = f.Integer(required=True, strict=True)
     strategy = f.String(validate=v.OneOf(("round_robin", "least_loaded")))
@@ -655,11 +651,11 @@ class RuleIn(ma.Schema):
     active = f.Boolean()
 
 
-class RulePatch(RuleIn, Partial):
+class SalesRulePatch(SalesRuleIn, Partial):
     pass
 
 
-class RuleOut(ma.Schema):
+class SalesRuleOut(ma.Schema):
     id = f.Integer()
     name = f.String()
     position = f.Integer()
@@ -671,14 +667,14 @@ class RuleOut(ma.Schema):
     created_at = f.AwareDateTime()
 
 
-class TargetIn(ma.Schema):
+class SalesTargetIn(ma.Schema):
     user_id = f.Integer(required=True, strict=True)
     period = f.String(required=True, metadata={"description": "2025-03, 2025-Q1 or 2025"})
     currency = f.String(required=True, validate=v.Length(equal=3))
     amount = f.Raw(required=True)
 
 
-class ReportArgs(ma.Schema):
+class SalesReportArgs(ma.Schema):
     start = f.Date(metadata={"description": "From this day (UTC), inclusive"})
     end = f.Date(metadata={"description": "Before this day (UTC)"})
     pipeline_id = f.Integer()
@@ -690,7 +686,7 @@ class ReportArgs(ma.Schema):
     format = f.String(validate=v.OneOf(("json", "csv")), load_default="json")
 
 
-class ReportOut(ma.Schema):
+class SalesReportOut(ma.Schema):
     report = f.String()
     columns = f.List(f.String())
     rows = f.List(f.Dict())

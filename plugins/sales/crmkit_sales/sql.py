@@ -8,7 +8,7 @@ from __future__ import annotations
 import decimal
 
 import peewee
-from peewee import fn
+from peewee import SQL, fn
 
 from crmkit.db import is_sqlite
 
@@ -21,20 +21,22 @@ def period(column, grain: str):
     """``2025-03``, ``2025-Q1`` or ``2025`` for a date or timestamp column."""
     if grain not in GRAINS:
         raise ValueError(grain)
+    # Formats are SQL literals, not parameters: PostgreSQL matches a GROUP BY expression to the
+    # selected one only when they are written the same, and $1 is not $2.
     if is_sqlite():
-        year = fn.strftime("%Y", column)
+        year = fn.strftime(SQL("'%Y'"), column)
         if grain == "month":
-            return fn.strftime("%Y-%m", column)
+            return fn.strftime(SQL("'%Y-%m'"), column)
         if grain == "year":
             return year
-        quarter = (peewee.Cast(fn.strftime("%m", column), "INTEGER") + 2) / 3
-        return year.concat("-Q").concat(peewee.Cast(quarter, "TEXT"))
-    fmt = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}[grain]
-    return fn.to_char(column, fmt)
+        quarter = (peewee.Cast(fn.strftime(SQL("'%m'"), column), "INTEGER") + SQL("2")) / SQL("3")
+        return year.concat(SQL("'-Q'")).concat(peewee.Cast(quarter, "TEXT"))
+    fmt = {"month": "'YYYY-MM'", "quarter": """'YYYY-"Q"Q'""", "year": "'YYYY'"}[grain]
+    return fn.to_char(column, SQL(fmt))
 
 
 def _cents(expr):
-    return peewee.Cast(fn.ROUND(expr * 100), "INTEGER")
+    return peewee.Cast(fn.ROUND(expr * SQL("100")), "INTEGER")
 
 
 def money_sum(column):

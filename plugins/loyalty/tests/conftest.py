@@ -1,0 +1,17 @@
+"""Fixtures for the loyalty tests: the kernel's (app, client, db ...) with only this plugin on."""
+from __future__ import annotations
+
+import pytest
+from loyalty_testkit import Api
+
+
+@pytest.fixture
+def crmkit_config(crmkit_database_url):
+    # Only the kernel and loyalty: the tests must not depend on whatever else is installed.
+    return {"DATABASE_URL": crmkit_database_url, "PLUGINS": "loyalty",
+            "RATE_LIMIT": "100000 per minute"}
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
