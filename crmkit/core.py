@@ -68,3 +68,10 @@ def register_tasks():
 def load_demo_data(size):
     from crmkit.customers.demo import load_demo_customers
     load_demo_customers(size)
+
+
+@hookimpl
+def register_jobs():
+    from crmkit.idempotency import purge_expired
+    from crmkit.jobs import PeriodicJob
+    return [PeriodicJob("purge-idempotency-keys", "17 * * * *", purge_expired)]

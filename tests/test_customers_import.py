@@ -427,3 +427,33 @@ def test_problems_are_kept_with_the_job(runner, client, tmp_path):
     assert problems == [(2, "email", "Not a valid email address.")]
     assert json.loads(job.mapping) == {}
     assert in_db(client.application, lambda: CustomerPhone.select().count()) == 0
+
+
+def test_a_job_another_run_is_busy_with_is_refused_until_that_run_goes_quiet(runner, client,
+                                                                              tmp_path):
+    import datetime as dt
+
+    from crmkit.db import utcnow, write_transaction
+    from crmkit.imports.runner import STALE_AFTER, create_job
+    path = write_csv(tmp_path, [["first_name"], ["Ada"], ["Bob"]])
+
+    def busy_job():
+        with write_transaction():
+            job = create_job("customers", path)
+            ImportJob.update(state="running", heartbeat_at=utcnow()).where(
+                ImportJob.id == job.id).execute()
+        return job.id
+
+    job_id = in_db(client.application, busy_job)
+    output = run(runner, "customers", "import", "--resume", str(job_id), exit_code=1)
+    assert f"Import {job_id} is being run elsewhere (last progress 0 s ago)" in output
+    assert records(client) == []
+
+    def gone_quiet():
+        with write_transaction():
+            ImportJob.update(heartbeat_at=utcnow() - STALE_AFTER - dt.timedelta(seconds=1)).where(
+                ImportJob.id == job_id).execute()
+
+    in_db(client.application, gone_quiet)
+    assert "2 created" in run(runner, "customers", "import", "--resume", str(job_id))
+    assert [c["name"] for c in records(client)] == ["Ada", "Bob"]

@@ -93,7 +93,7 @@ def test_a_rolled_back_change_produces_no_event_webhook_email_or_job(make_app, m
 def test_ten_thousand_events_fan_out_to_three_subscriptions_exactly_once(make_app):
     total = 10_000
     with Receiver() as receiver:
-        app = make_app(WEBHOOKS_ALLOWED_HOSTS="127.0.0.1")
+        app = make_app(WEBHOOKS_ALLOWED_HOSTS="127.0.0.1", WEBHOOKS_BATCH_SIZE=250)
         client = app.test_client()
         for name in ("a", "b", "c"):
             assert client.post("/api/v1/webhooks", json={

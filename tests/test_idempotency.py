@@ -144,3 +144,22 @@ def test_two_concurrent_requests_with_one_key_never_both_run(app, db):
     assert answers["second"].headers["Idempotent-Replayed"] == "true"
     db.connect(reuse_if_open=True)
     assert Payment.select().count() == 1
+
+
+def test_keys_expire_after_a_day_and_a_job_purges_them(client, db, app):
+    import datetime as dt
+
+    from crmkit.db import utcnow
+    from crmkit.idempotency import KEEP, purge_expired
+    from crmkit.registry import collect_jobs
+    client.post("/api/v1/pay/payments", json={"amount": 7}, headers=key("old"))
+    db.connect(reuse_if_open=True)
+    IdempotencyKey.update(created_at=utcnow() - KEEP - dt.timedelta(minutes=1)).execute()
+    again = client.post("/api/v1/pay/payments", json={"amount": 7}, headers=key("old"))
+    assert "Idempotent-Replayed" not in again.headers  # an expired key is a new request
+    db.connect(reuse_if_open=True)
+    IdempotencyKey.update(created_at=utcnow() - KEEP - dt.timedelta(minutes=1)).execute()
+    assert purge_expired() == 1
+    jobs = {job.name for plugin, job in collect_jobs(app.extensions["crmkit"].pm)
+            if plugin == "crmkit"}
+    assert "purge-idempotency-keys" in jobs

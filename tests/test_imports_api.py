@@ -149,3 +149,23 @@ def test_a_job_whose_file_vanished_fails_with_the_reason(app, client):
     assert polled["state"] == "failed" and "cannot be read" in polled["error"]
     with app.app_context(), connection():
         assert Customer.select().count() == 0
+
+
+def test_a_worker_run_waits_for_a_busy_run_instead_of_importing_twice(app, client, monkeypatch):
+    from crmkit.db import utcnow, write_transaction
+    from crmkit.imports import runner
+    job_id = upload(client, csv_bytes(PEOPLE)).json["id"]
+    naps = []
+
+    def the_other_run_finishes(seconds):
+        naps.append(seconds)
+        with write_transaction():
+            ImportJob.update(state="done", rows_done=3).where(ImportJob.id == job_id).execute()
+
+    monkeypatch.setattr(runner.time, "sleep", the_other_run_finishes)
+    with app.app_context(), connection():
+        with write_transaction():
+            ImportJob.update(state="running", heartbeat_at=utcnow()).where(
+                ImportJob.id == job_id).execute()
+        ended = runner.run_job(job_id, wait=True)
+        assert (ended.state, len(naps), Customer.select().count()) == ("done", 1, 0)

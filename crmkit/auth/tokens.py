@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from crmkit import audit
 from crmkit.auth import passwords
-from crmkit.auth.models import ApiToken, User
+from crmkit.auth.models import ApiToken, Role, User
 from crmkit.db import utcnow
 from crmkit.errors import NotFound, Unauthorized, ValidationError
 
@@ -62,7 +62,8 @@ def authenticate(presented: str) -> tuple[ApiToken, User]:
     match = _TOKEN.match(presented or "")
     token = None
     if match:
-        token = (ApiToken.select(ApiToken, User).join(User)
+        # One query for the token, its user and the user's role: this runs on every request.
+        token = (ApiToken.select(ApiToken, User, Role).join(User).join(Role)
                  .where(ApiToken.prefix == match.group(1)).first())
     expected = token.secret_hash if token is not None else _DUMMY_HASH
     presented_hash = _hash(match.group(2) if match else presented or "")

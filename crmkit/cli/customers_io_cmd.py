@@ -47,7 +47,7 @@ def _import_options(func):
         click.option("--resume", type=int, default=None, metavar="JOB_ID",
                      help="Continue an import that stopped, after its last committed row."),
         click.option("--batch-size", type=click.IntRange(1, 100_000), default=None,
-                     help="Rows per transaction (default CRMKIT_IMPORT_BATCH_SIZE, 1000)."),
+                     help="Rows per transaction (default CRMKIT_IMPORT_BATCH_SIZE, 2000)."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from flask import current_app, has_app_context
 
+from crmkit import audit
 from crmkit.customers.models import DIRECTIONS, Customer, Interaction
 from crmkit.customers.service import get_customer
 from crmkit.db import utcnow
@@ -89,6 +90,8 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
          .where(Customer.id == customer.id).execute())
     emit("interaction.recorded", interaction_dict(interaction), subject="customer",
          subject_id=customer.id)
+    audit.record("create", "interaction", interaction.id, detail={
+        "customer_id": customer.id, "type": values["type"], "source": source})
     if has_app_context():
         current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
     return interaction

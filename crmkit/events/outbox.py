@@ -13,9 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from peewee import fn
-
-from crmkit.db import is_sqlite, utcnow
+from crmkit.db import database, is_sqlite, utcnow
 from crmkit.events.models import Event
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -82,11 +80,32 @@ def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_
         "payload": dumps(payload),
     }
     event = Event(**row)
+    params = [getattr(Event, name).db_value(row[name]) for name in _COLUMNS]
+    cursor = database.execute_sql(_insert_sql(), params)
     if is_sqlite():
-        event.id = Event.insert(**row).execute()
-        event.tx = 0
+        event.id, event.tx = cursor.lastrowid, 0
     else:
-        # The writing transaction's id orders the feed on PostgreSQL (see crmkit.events.feed).
-        event.id, event.tx = (Event.insert(**row, tx=fn.txid_current())
-                              .returning(Event.id, Event.tx).tuples().execute()[0])
+        event.id, event.tx = cursor.fetchone()
     return event
+
+
+_COLUMNS = ("uuid", "type", "schema_version", "occurred_at", "subject", "subject_id", "payload")
+_SQL: dict[bool, str] = {}
+
+
+def _insert_sql() -> str:
+    """The INSERT of an event, built once per engine: emit runs inside every write request, and
+    having peewee compose the same statement each time costs more than executing it."""
+    sqlite = is_sqlite()
+    if sqlite not in _SQL:
+        param = database.obj.param
+        columns = ", ".join(f'"{name}"' for name in _COLUMNS)
+        values = ", ".join([param] * len(_COLUMNS))
+        table = f'"{Event._meta.table_name}"'
+        if sqlite:
+            _SQL[sqlite] = f'INSERT INTO {table} ({columns}, "tx") VALUES ({values}, 0)'
+        else:
+            # The writing transaction's id orders the feed on PostgreSQL (crmkit.events.feed).
+            _SQL[sqlite] = (f'INSERT INTO {table} ({columns}, "tx") VALUES ({values}, '
+                            f'txid_current()) RETURNING "id", "tx"')
+    return _SQL[sqlite]

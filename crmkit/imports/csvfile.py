@@ -80,7 +80,10 @@ def codec_name(encoding: str | None) -> str:
     """The codec to open a file with; UTF-8 files may start with a byte order mark."""
     name = (encoding or "utf-8").strip()
     try:
-        canonical = codecs.lookup(name).name
+        info = codecs.lookup(name)
+        if not getattr(info, "_is_text_encoding", True):  # rot13, base64: not text encodings
+            raise LookupError(name)
+        canonical = info.name
     except LookupError:
         raise FileProblem(f"Unknown encoding {name!r}; use a Python codec name such as utf-8, "
                           "cp1252 or latin-1.", "encoding") from None

@@ -12,9 +12,11 @@ bar), the worker (the ``crmkit.imports.run`` task) and tests.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import IO
@@ -24,14 +26,14 @@ from flask import current_app
 from peewee import fn
 
 from crmkit.db import database, utcnow, write_transaction
-from crmkit.errors import ValidationError
+from crmkit.errors import Conflict, ValidationError
 from crmkit.imports import customers, interactions
 from crmkit.imports.base import FAILED as ROW_FAILED
 from crmkit.imports.base import Outcome, Prepared, failed
-from crmkit.imports.bulk import import_cache, insert_rows
+from crmkit.imports.bulk import import_cache, insert_rows, relax_commit
 from crmkit.imports.csvfile import FieldSet, FileProblem, check_encoding, layout_of, read_rows
-from crmkit.imports.models import (DONE, FAILED, KINDS, ON_DUPLICATE, PENDING, RUNNING,
-                                   ImportJob, ImportProblem)
+from crmkit.imports.models import (DONE, FAILED, KINDS, ON_DUPLICATE, RUNNING, ImportJob,
+                                   ImportProblem)
 from crmkit.imports.settings import import_setting
 
 log = logging.getLogger("crmkit.imports")
@@ -44,6 +46,9 @@ COUNTERS = {"created": "rows_created", "updated": "rows_updated", "unchanged": "
             "skipped": "rows_skipped", ROW_FAILED: "rows_failed"}
 
 Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes of the file read)
+# A running job whose last batch is older than this is presumed abandoned and may be taken over.
+STALE_AFTER = dt.timedelta(minutes=5)
+WAIT_POLL_SECONDS = 5.0
 
 
 class Superseded(Exception):
@@ -88,22 +93,28 @@ def get_job(job_id: int) -> ImportJob:
     return job
 
 
-def run_job(job_id: int, progress: Progress | None = None,
-            batch_size: int | None = None) -> ImportJob:
+def run_job(job_id: int, progress: Progress | None = None, batch_size: int | None = None,
+            wait: bool = False) -> ImportJob:
     """Import the job's rows from where it stands; returns the job as it ended.
 
     A finished job is left alone. A problem with the whole file ends the job ``failed`` with
     the reason in ``error``; rows already committed stay, and fixing the file then running the
-    job again continues after them.
+    job again continues after them. A job another run is busy with (progress within
+    :data:`STALE_AFTER`) is a Conflict, or, with ``wait``, is watched until it ends or its run
+    goes quiet, and then taken over.
     """
     size = batch_size or import_setting(current_app.config, "IMPORT_BATCH_SIZE")
     job = get_job(job_id)
+    while job.state != DONE and not _claim(job):
+        if not wait:
+            quiet = (utcnow() - job.heartbeat_at).total_seconds()
+            raise Conflict(f"Import {job_id} is being run elsewhere (last progress {quiet:.0f} s "
+                           f"ago). If that run is gone, try again in "
+                           f"{STALE_AFTER.total_seconds() / 60:.0f} minutes.")
+        time.sleep(WAIT_POLL_SECONDS)
+        job = get_job(job_id)
     if job.state == DONE:
         return job
-    with write_transaction():
-        ImportJob.update(state=RUNNING, error=None, started_at=fn.COALESCE(
-            ImportJob.started_at, utcnow()), heartbeat_at=utcnow()).where(
-            ImportJob.id == job.id).execute()
     job = get_job(job_id)
     try:
         layout = layout_of(job.path, job.mapping_dict, FIELD_SETS[job.kind](), job.encoding,
@@ -119,7 +130,37 @@ def run_job(job_id: int, progress: Progress | None = None,
         return get_job(job_id)
     except (FileProblem, OSError) as exc:
         return _finish(get_job(job_id), FAILED, _reason(exc))
+    except BaseException:
+        _release(job_id)
+        raise
     return _finish(job, DONE)
+
+
+def _busy(job: ImportJob) -> bool:
+    return (job.state == RUNNING and job.heartbeat_at is not None
+            and utcnow() - job.heartbeat_at < STALE_AFTER)
+
+
+def _claim(job: ImportJob) -> bool:
+    """Mark the job running for this run, unless another run is busy with it."""
+    now = utcnow()
+    with write_transaction():
+        return bool(ImportJob.update(
+            state=RUNNING, error=None, heartbeat_at=now,
+            started_at=fn.COALESCE(ImportJob.started_at, now)).where(
+            (ImportJob.id == job.id) & (ImportJob.state != DONE)
+            & ((ImportJob.state != RUNNING) | ImportJob.heartbeat_at.is_null()
+               | (ImportJob.heartbeat_at < now - STALE_AFTER))).execute())
+
+
+def _release(job_id: int) -> None:
+    """A run stopped by an error or Ctrl-C lets the next run start at once."""
+    try:
+        with write_transaction():
+            ImportJob.update(heartbeat_at=None).where(
+                (ImportJob.id == job_id) & (ImportJob.state == RUNNING)).execute()
+    except Exception:  # the database may be what failed; the job then goes quiet by itself
+        log.warning("import %s: could not mark the run as stopped", job_id, exc_info=True)
 
 
 def _import_rows(job: ImportJob, importer, layout, size: int,
@@ -163,6 +204,7 @@ def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
             position: int) -> ImportJob:
     expected = job.rows_done
     with write_transaction():
+        relax_commit()
         claimed = (ImportJob.update(heartbeat_at=utcnow())
                    .where((ImportJob.id == job.id) & (ImportJob.rows_done == expected)
                           & (ImportJob.state == RUNNING)).execute())
@@ -225,7 +267,7 @@ def _finish(job: ImportJob, state: str, error: str | None = None) -> ImportJob:
             changes[ImportJob.rows_total] = ImportJob.rows_done
         ImportJob.update(changes).where(ImportJob.id == job.id).execute()
     job = get_job(job.id)
-    if state == DONE and job.uploaded:
+    if job.uploaded:  # an uploaded copy cannot be fixed and resumed: it has served
         _remove(job.path)
     return job
 
@@ -291,4 +333,4 @@ def write_report(job_id: int, out: IO[str]) -> int:
 
 
 __all__ = ["FileProblem", "Superseded", "common_problems", "create_job", "get_job", "job_dict",
-           "problem_rows", "run_job", "write_report", "PENDING"]
+           "problem_rows", "run_job", "write_report"]

@@ -8,7 +8,7 @@ from crmkit.config import ConfigError
 
 DEFAULTS: dict[str, object] = {
     # Rows per transaction: larger batches import faster and hold the write lock longer.
-    "IMPORT_BATCH_SIZE": 1000,
+    "IMPORT_BATCH_SIZE": 2000,
     # Where uploaded files wait for their job; every worker must see the same directory.
     "IMPORTS_DIR": "",
     # The largest file POST /api/v1/imports takes.

@@ -6,11 +6,12 @@ from crmkit.tasks import Task
 
 def run_import(import_id: int) -> None:
     from crmkit.imports.runner import run_job
-    run_job(import_id)
+    # A run handed out again while the first is still busy (an import outlasting the lease)
+    # watches the first and takes over only if it goes quiet.
+    run_job(import_id, wait=True)
 
 
 # Not atomic: the job commits batch by batch and is idempotent by itself (a rerun resumes after
-# the last committed batch). The lease outlasts the largest imports so that no second run is
-# started while the first is still busy; were one started, the job's position check stops it.
+# the last committed batch, and a run that loses the job's position check stops).
 RUN_IMPORT = Task("crmkit.imports.run", run_import, max_attempts=5, retry_delay_seconds=30,
-                  lease_seconds=24 * 3600, atomic=False)
+                  lease_seconds=1800, atomic=False)

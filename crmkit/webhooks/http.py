@@ -34,13 +34,33 @@ def _no_delay(sock: socket.socket) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _HTTPConnection(http.client.HTTPConnection):
+class _OneWrite:
+    """Send request line, headers and body in one write (http.client makes two of them)."""
+
+    _pending: list[bytes] | None = None
+
+    def endheaders(self, message_body=None, *, encode_chunked=False):
+        self._pending = []
+        try:
+            super().endheaders(message_body, encode_chunked=encode_chunked)
+        finally:
+            data, self._pending = b"".join(self._pending), None
+        super().send(data)
+
+    def send(self, data):
+        if self._pending is not None:
+            self._pending.append(bytes(data))
+        else:
+            super().send(data)
+
+
+class _HTTPConnection(_OneWrite, http.client.HTTPConnection):
     def connect(self):
         super().connect()
         _no_delay(self.sock)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_OneWrite, http.client.HTTPSConnection):
     """TLS to a checked address, with the host name used for SNI and certificate checks."""
 
     def __init__(self, host: str, address: str, port: int, timeout: float):

@@ -148,6 +148,8 @@ def plan_debit(member_id: int, points: int, now: dt.datetime, *, include_pending
     Lots past their expiry date are never taken: expired points are never spent.
     """
     condition = (Lot.member == member_id) & (Lot.remaining > 0) & _not_lapsed(now)
+    if not include_pending:
+        condition &= Lot.available_at <= now
     lots = list(Lot.select(Lot.transaction, Lot.remaining).where(condition)
                 .order_by(*_soonest_expiring_first()).tuples())
     if prefer:

@@ -129,7 +129,7 @@ def redeem(member_id: int, reward_id: int, now: dt.datetime | None = None,
             if not took:
                 raise Conflict(f"Reward {reward.name!r} is out of stock.", extra={"stock": 0})
         member = ledger.lock_member(member.id)
-        pass
+        ledger.expire_member(member, now)
         redemption = Redemption.create(
             member=member, reward=reward, points=reward.points_cost, voucher_code=voucher_code(),
             issued_at=now, expires_at=(now + dt.timedelta(days=reward.voucher_valid_days)

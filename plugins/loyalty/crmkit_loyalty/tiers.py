@@ -119,7 +119,7 @@ def measure_query(programme: Programme, w: Windows, member_ids: list[int] | None
     current = I.occurred_at >= w.start
     if programme.tier_measure == "amount":
         units = peewee.Cast(fn.ROUND(I.amount * AMOUNT_SCALE), "BIGINT")
-        signed = Case(I.type, [("purchase", units)], -units)
+        signed = Case(I.type, [("purchase", units)], units * -1)  # (-node is DESC in peewee)
         values = (fn.SUM(Case(None, [(current, signed)], 0)),
                   fn.SUM(Case(None, [(~current, signed)], 0)))
         condition = I.type.in_(["purchase", "refund"]) & (I.currency == programme.currency)
@@ -167,13 +167,15 @@ def evaluation_query(programme: Programme, as_of: dt.datetime, member_ids: list[
     target_now = _rank_of(programme, tiers, now_value)
     current = fn.COALESCE(current_tier.rank, NO_TIER)
     kept = Member.tier_kept_until
+    decisive = now_value  # the measure behind the new tier, for the history
     if programme.tier_downgrade == "immediate":
-        new_rank, new_kept = target_now, Value(None)
+        new_rank, new_kept = target_now, peewee.Cast(Value(None), "TIMESTAMP")
     elif programme.tier_window == "calendar_year":
         target_prev = _rank_of(programme, tiers, prev_value)
         now_wins = target_now >= target_prev
         new_rank = Case(None, [(now_wins, target_now)], target_prev)
         new_kept = Case(None, [(now_wins, _naive(w.kept_now))], _naive(w.kept_prev))
+        decisive = Case(None, [(now_wins, now_value)], prev_value)
     else:
         qualifies = (target_now >= current) | kept.is_null() | (kept <= as_of)
         new_rank = Case(None, [(qualifies, target_now)], current)
@@ -187,7 +189,7 @@ def evaluation_query(programme: Programme, as_of: dt.datetime, member_ids: list[
     new_tier = Case(new_rank, list(by_rank.items()), None) if by_rank else Value(None)
     query = (Member.select(Member.id.alias("member_id"), Member.customer_id,
                            Member.tier.alias("old_tier"), new_tier.alias("new_tier"),
-                           new_kept.alias("new_kept"), now_value.alias("measure"))
+                           new_kept.alias("new_kept"), decisive.alias("measure"))
              .join(agg, JOIN.LEFT_OUTER, on=(agg.c.key == key))
              .switch(Member).join(current_tier, JOIN.LEFT_OUTER,
                                   on=(current_tier.id == Member.tier))

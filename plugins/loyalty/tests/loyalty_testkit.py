@@ -18,9 +18,9 @@ class Api:
 
     def call(self, method, path, expect, **kwargs):
         response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-        assert response.status_code == expect, (method, path, response.status_code,
-                                                response.json)
-        return response.json
+        body = response.json if response.data else None
+        assert response.status_code == expect, (method, path, response.status_code, body)
+        return body
 
     def post(self, path, json=None, expect=201, **kw):
         return self.call("post", path, expect, json=json or {}, **kw)
