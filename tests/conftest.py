@@ -10,6 +10,21 @@ from pathlib import Path
 import pytest
 
 PLUGINS_DIR = Path(__file__).parent / "plugins"
+# The project's own plugins (plugins/<name>/), which may be installed in the same environment:
+# the kernel's tests must not see them (they have their own tests, run with only the kernel).
+PROJECT_PLUGINS = frozenset(p.name for p in (Path(__file__).parent.parent / "plugins").glob("*")
+                            if (p / "pyproject.toml").exists())
+
+
+@pytest.fixture(autouse=True)
+def _kernel_tests_see_only_their_own_plugins(monkeypatch):
+    import crmkit.plugins
+    found = crmkit.plugins.entry_points
+
+    def entry_points(**kwargs):
+        return [ep for ep in found(**kwargs) if ep.name not in PROJECT_PLUGINS]
+
+    monkeypatch.setattr(crmkit.plugins, "entry_points", entry_points)
 
 
 @pytest.fixture

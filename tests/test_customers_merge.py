@@ -241,7 +241,9 @@ def test_merging_a_company_moves_its_people(client):
     assert response.json["moved"]["people"] == 2
     people = client.get(f"/api/v1/companies/{acme}/people").json["items"]
     assert sorted(p["id"] for p in people) == sorted([bob, cy, dee])
-    assert client.get(f"/api/v1/customers/{cy}").json["company_id"] == acme
+    moved_person = client.get(f"/api/v1/customers/{cy}").json
+    assert moved_person["company_id"] == acme
+    assert moved_person["updated_at"] > moved_person["created_at"]
     assert client.get(f"/api/v1/customers/{acme}").json["city"] == "Bristol"
 
 

@@ -160,19 +160,33 @@ def test_feed_page_size_follows_max_page_size(make_app):
 @pytest.mark.skipif(not _is_postgres(configured_test_database()),
                     reason="PostgreSQL hands out ids before commit; SQLite serialises writers")
 def test_a_late_committing_transaction_is_never_skipped_on_postgresql(app, db, crmkit_database_url):
-    """Transaction A takes an id first but commits after B: a reader must not step past A."""
+    """Transaction A emits first and commits late; B emits meanwhile. A reader polling in between
+    must not move past A: B waits for A's commit, so ids follow commit order."""
+    import threading
+
     import psycopg
+    from crmkit.events.outbox import _insert_sql
     client = app.test_client()
-    late = psycopg.connect(crmkit_database_url.replace("+pool", ""))
+    late = psycopg.connect(crmkit_database_url)
     try:
-        late.execute("INSERT INTO event (tx, uuid, type, schema_version, occurred_at, payload) "
-                     "VALUES (txid_current(), %s, 'customer.created', 1, now(), '{\"n\": 1}')",
-                     (uuid.uuid4(),))
-        with write_transaction():
-            emit("customer.created", {"n": 2})
+        sql = _insert_sql().replace("?", "%s")
+        late.execute(sql, (str(uuid.uuid4()), "customer.created", 1, dt.datetime.utcnow(), None,
+                           None, '{"n": 1}'))
+        done = threading.Event()
+
+        def other_writer():
+            with app.app_context(), connection(), write_transaction():
+                emit("customer.created", {"n": 2})
+            done.set()
+
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        assert not done.wait(0.5)  # B takes its turn after A
         first = feed(client)
-        assert first["events"] == []  # B is hidden while the older A is still running
+        assert first["events"] == []
         late.commit()
+        writer.join(timeout=10)
+        assert done.is_set()
     finally:
         late.close()
     second = feed(client, after=first["next_cursor"])

@@ -161,3 +161,13 @@ def test_lists_refuse_pages_above_the_maximum(make_app):
         assert refused.status_code == 422, path
         assert {"limit": ["Must be between 1 and 5."]} in refused.json["errors"].values(), path
         assert client.get(f"{path}?limit=0").status_code == 422, path
+
+
+def test_nul_characters_are_refused_before_any_door_sees_them(client):
+    in_query = client.get("/api/v1/customers?q=a%00b")
+    assert in_query.status_code == 422
+    assert in_query.json["errors"]["query"] == {"q": ["NUL characters are not allowed."]}
+    in_body = client.post("/api/v1/customers", json={"first_name": "a\x00b"})
+    assert in_body.status_code == 422
+    assert client.get("/api/v1/customers/export?q=a%00").status_code == 422
+    assert client.post("/api/v1/customers", json={"first_name": "fine"}).status_code == 201

@@ -53,6 +53,14 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     return out
 
 
+def actor_label() -> str:
+    """How the audit trail names whoever is acting now (an email, ``cli:<user>``, anonymous)."""
+    return _who()[1]
+
+
+json_ready = _json_ready
+
+
 def _who() -> tuple[int | None, str, int | None]:
     from crmkit.auth.principal import current_principal, operator_label
     principal = current_principal()

@@ -73,7 +73,7 @@ def unauthorized(message: str):
 
 def gate():
     g.request_id = _request_id()
-    from crmkit.limits import apply_body_limit, check_rate_limit
+    from crmkit.limits import apply_body_limit, check_rate_limit, reject_nul_characters
     apply_body_limit()
     if request.method == "OPTIONS" or request.url_rule is None:
         return None  # routing answers 404/405, or the automatic OPTIONS answer
@@ -85,7 +85,7 @@ def gate():
     if limited is not None:
         return limited
     if needed == PUBLIC:
-        return None
+        return reject_nul_characters()
     if failure is not None:
         record_failed_login(failure.message)
         return unauthorized(failure.message)
@@ -99,7 +99,7 @@ def gate():
     elif needed != AUTHENTICATED and not principal.can(needed):
         return error_response(403, f"This needs the permission {needed!r}.",
                               {"permission": needed})
-    return None
+    return reject_nul_characters()
 
 
 def _request_id() -> str:

@@ -162,7 +162,8 @@ def merge_customers(survivor_id: int, duplicate_id: int) -> MergeResult:
     moved["tags"] = _move_tags(survivor, merged)
     custom_fields.move_values(ENTITY, merged.id, survivor.id)
     moved["emails"], moved["phones"] = _move_contacts(survivor, merged)
-    moved["people"] = (Customer.update(company=survivor.id)
+    # Their updated_at moves too, so whoever syncs changes (updated_after) sees the new company.
+    moved["people"] = (Customer.update(company=survivor.id, updated_at=utcnow())
                        .where(Customer.company == merged.id).execute())
     # Records merged into the duplicate earlier now point straight at the survivor.
     (Customer.update(merged_into=survivor.id)

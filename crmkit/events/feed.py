@@ -1,12 +1,10 @@
 """The event feed: committed events in a stable order, read with a keyset cursor.
 
-A position is ``(tx, id)``. On SQLite ``tx`` is always 0 and ids are handed out in commit order,
-because writers are serialised. On PostgreSQL ids are handed out when a row is inserted, so an
-event with a smaller id may commit after one with a larger id; a reader ordering by id alone
-would step past it for good. There the feed shows only events of transactions older than the
-oldest transaction still running (``txid_snapshot_xmin``): those will never change, and any event
-still to come has a larger ``tx``. A long-running transaction delays the feed; it never loses an
-event.
+Ids must be handed out in commit order, or a reader ordering by id would step past an event
+that commits after a larger id and never see it. On SQLite writers are serialised by the database,
+so that holds by itself. On PostgreSQL ``emit`` takes a transaction-scoped advisory lock with its
+INSERT: transactions that emit events take turns from their first event to their commit (other
+writers are not affected). A cursor is the id of the last event read.
 """
 from __future__ import annotations
 
@@ -14,36 +12,33 @@ import json
 import re
 from dataclasses import dataclass
 
-from peewee import fn
-
-from crmkit.db import is_sqlite
 from crmkit.errors import ValidationError
 from crmkit.events.models import Event
 
-_CURSOR = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+_CURSOR = re.compile(r"^\d{1,19}$")
 _PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$")
 
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    tx: int = 0
+    """A feed position: the id of the last event read (0: before the first)."""
+
     event_id: int = 0
 
     def __str__(self) -> str:
-        return f"{self.tx}-{self.event_id}"
+        return str(self.event_id)
 
     @classmethod
     def parse(cls, text: str | None, field: str = "after") -> Cursor:
         if text is None or text == "":
             return cls()
-        match = _CURSOR.match(text)
-        if not match:
+        if not _CURSOR.match(text):
             raise ValidationError({field: "Not a cursor; use the next_cursor of a previous page."})
-        return cls(int(match.group(1)), int(match.group(2)))
+        return cls(int(text))
 
     @classmethod
     def of(cls, event: Event) -> Cursor:
-        return cls(event.tx or 0, event.id)
+        return cls(event.id)
 
 
 def check_type_patterns(patterns: list[str], field: str = "type") -> list[str]:
@@ -68,29 +63,22 @@ def type_condition(column, patterns: list[str]):
     return condition
 
 
-def visible():
-    """The condition for events whose transaction is final (always true on SQLite)."""
-    if is_sqlite():
-        return None
-    return Event.tx < fn.txid_snapshot_xmin(fn.txid_current_snapshot())
-
-
 def after(cursor: Cursor):
-    return (Event.tx > cursor.tx) | ((Event.tx == cursor.tx) & (Event.id > cursor.event_id))
+    return Event.id > cursor.event_id
 
 
 def committed_events(cursor: Cursor, limit: int, patterns: list[str] | None = None,
                      subject: str | None = None, subject_id: str | None = None):
     """Up to ``limit`` final events after ``cursor``, oldest first."""
     query = Event.select().where(after(cursor))
-    for condition in (visible(), type_condition(Event.type, patterns or [])):
-        if condition is not None:
-            query = query.where(condition)
+    condition = type_condition(Event.type, patterns or [])
+    if condition is not None:
+        query = query.where(condition)
     if subject is not None:
         query = query.where(Event.subject == subject)
     if subject_id is not None:
         query = query.where(Event.subject_id == str(subject_id))
-    return list(query.order_by(Event.tx, Event.id).limit(limit))
+    return list(query.order_by(Event.id).limit(limit))
 
 
 def envelope(event: Event) -> dict:

@@ -9,7 +9,9 @@ import datetime as dt
 import decimal
 import enum
 import json
+import os
 import re
+import time
 import uuid
 from typing import Any
 
@@ -46,6 +48,19 @@ def dumps(data: Any) -> str:
                       ensure_ascii=False)
 
 
+def uuid7() -> uuid.UUID:
+    """A version 7 UUID (RFC 9562): milliseconds since 1970, then random bits.
+
+    Time-ordered ids land at the right-hand end of the unique index instead of at a random page,
+    which keeps the index write of every emit small.
+    """
+    millis = time.time_ns() // 1_000_000
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)          # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)          # RFC 4122 variant
+    return uuid.UUID(int=value)
+
+
 def check_event_type(event_type: str) -> None:
     if not isinstance(event_type, str) or len(event_type) > MAX_TYPE_LENGTH \
             or not EVENT_TYPE.match(event_type):
@@ -71,7 +86,7 @@ def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_
     if not isinstance(payload, dict):
         raise TypeError(f"event payload must be a dict, got {type(payload).__name__}")
     row = {
-        "uuid": uuid.uuid4(),
+        "uuid": uuid7(),
         "type": event_type,
         "schema_version": int(schema_version),
         "occurred_at": utcnow(),
@@ -82,13 +97,11 @@ def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_
     event = Event(**row)
     params = [getattr(Event, name).db_value(row[name]) for name in _COLUMNS]
     cursor = database.execute_sql(_insert_sql(), params)
-    if is_sqlite():
-        event.id, event.tx = cursor.lastrowid, 0
-    else:
-        event.id, event.tx = cursor.fetchone()
+    event.id = cursor.lastrowid if is_sqlite() else cursor.fetchone()[0]
     return event
 
 
+FEED_LOCK = 7_263_510_938  # advisory lock key of the event feed (any constant of our own)
 _COLUMNS = ("uuid", "type", "schema_version", "occurred_at", "subject", "subject_id", "payload")
 _SQL: dict[bool, str] = {}
 
@@ -103,9 +116,12 @@ def _insert_sql() -> str:
         values = ", ".join([param] * len(_COLUMNS))
         table = f'"{Event._meta.table_name}"'
         if sqlite:
-            _SQL[sqlite] = f'INSERT INTO {table} ({columns}, "tx") VALUES ({values}, 0)'
+            _SQL[sqlite] = f"INSERT INTO {table} ({columns}) VALUES ({values})"
         else:
-            # The writing transaction's id orders the feed on PostgreSQL (crmkit.events.feed).
-            _SQL[sqlite] = (f'INSERT INTO {table} ({columns}, "tx") VALUES ({values}, '
-                            f'txid_current()) RETURNING "id", "tx"')
+            # Event writers take turns from their first event to their commit, so ids are
+            # handed out in commit order and a feed reader never steps past a late commit
+            # (crmkit.events.feed). The lock goes with the INSERT: one round trip.
+            _SQL[sqlite] = (f"INSERT INTO {table} ({columns}) SELECT {values} "
+                            f"FROM (SELECT pg_advisory_xact_lock({FEED_LOCK})) AS turn "
+                            f'RETURNING "id"')
     return _SQL[sqlite]

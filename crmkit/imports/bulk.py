@@ -16,7 +16,7 @@ import peewee
 
 from crmkit.db import database, is_sqlite, utcnow
 from crmkit.events.models import Event
-from crmkit.events.outbox import _json_default, check_event_type
+from crmkit.events.outbox import FEED_LOCK, _json_default, check_event_type
 
 
 # The JSON of crmkit.events.outbox.dumps, with one encoder for a whole batch instead of one per
@@ -140,13 +140,15 @@ def emit_many(event_type: str, items: Iterable[tuple[object, dict]], *,
     :func:`crmkit.events.emit` would one by one; returns how many."""
     check_event_type(event_type)
     occurred_at = stored_time(Event.occurred_at, utcnow())
-    tx = 0 if is_sqlite() else database.execute_sql("SELECT txid_current()").fetchone()[0]
     stamp = int(time.time() * 1000) << 80 | 0x7 << 76 | 0x2 << 62
-    rows = [(tx, f"{stamp | _random_bits():032x}", event_type, int(schema_version), occurred_at,
+    rows = [(f"{stamp | _random_bits():032x}", event_type, int(schema_version), occurred_at,
              subject, None if subject_id is None else str(subject_id), _encode(payload))
             for subject_id, payload in items]
-    insert_rows(Event, ("tx", "uuid", "type", "schema_version", "occurred_at", "subject",
-                        "subject_id", "payload"), rows)
+    if rows and not is_sqlite():
+        # The turn emit() takes too: event ids must be handed out in commit order.
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (FEED_LOCK,))
+    insert_rows(Event, ("uuid", "type", "schema_version", "occurred_at", "subject", "subject_id",
+                        "payload"), rows)
     return len(rows)
 
 

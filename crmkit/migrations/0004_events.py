@@ -8,7 +8,6 @@ from peewee import (BigAutoField, BigIntegerField, BooleanField, CharField, Date
 def up(migrator, db):
     class Event(Model):
         id = BigAutoField()
-        tx = BigIntegerField(default=0)
         uuid = UUIDField(unique=True)
         type = CharField(max_length=100)
         schema_version = IntegerField(default=1)
@@ -20,15 +19,10 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = "event"
-            indexes = (
-                (("tx", "id"), False),
-                (("type", "tx", "id"), False),
-                (("subject", "subject_id"), False),
-            )
+            indexes = ((("type", "id"), False),)
 
     class EventConsumer(Model):
         name = CharField(max_length=100, primary_key=True)
-        tx = BigIntegerField(default=0)
         event_id = BigIntegerField(default=0)
         updated_at = DateTimeField(default=datetime.datetime.now)
 

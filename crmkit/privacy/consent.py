@@ -52,7 +52,7 @@ def record_consent(customer_id: int, channel: str, granted: bool, source: str,
     if at > utcnow() + dt.timedelta(minutes=5):
         raise ValidationError({"at": "Cannot be in the future."})
     previous = current_consents(customer_id).get(channel)
-    actor = audit.trail._who()[1]
+    actor = audit.trail.actor_label()
     row = Consent.create(customer_id=customer_id, channel=channel, granted=granted, at=at,
                          source=source, recorded_by=actor)
     audit.record("consent.grant" if granted else "consent.withdraw", "customer", customer_id,

@@ -59,7 +59,7 @@ def export_personal_data(customer: Customer) -> dict[str, Any]:
     }
     audit.record("personal_data.export", "customer", customer.id,
                  detail={"plugins": sorted(document["plugins"])})
-    return audit.trail._json_ready(document)
+    return audit.trail.json_ready(document)
 
 
 def erase_person(customer: Customer) -> dict[str, Any]:

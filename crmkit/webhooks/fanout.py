@@ -10,7 +10,7 @@ from __future__ import annotations
 from peewee import Value, fn
 
 from crmkit.db import is_sqlite, utcnow, write_transaction
-from crmkit.events.feed import Cursor, after, visible
+from crmkit.events.feed import Cursor, after
 from crmkit.events.models import Event, EventConsumer
 from crmkit.webhooks.models import (PENDING, WebhookDelivery, WebhookSubscription,
                                     WebhookSubscriptionType)
@@ -38,15 +38,12 @@ def fan_out(batch_size: int = 1000) -> int:
     """Process one batch of the outbox; returns the number of events read (0: caught up)."""
     with write_transaction():
         consumer = _position()
-        start = Cursor(consumer.tx, consumer.event_id)
-        query = Event.select(Event.tx, Event.id).where(after(start))
-        condition = visible()
-        if condition is not None:
-            query = query.where(condition)
-        positions = list(query.order_by(Event.tx, Event.id).limit(batch_size).tuples())
+        start = Cursor(consumer.event_id)
+        positions = list(Event.select(Event.id).where(after(start)).order_by(Event.id)
+                         .limit(batch_size).tuples())
         if not positions:
             return 0
-        end = Cursor(*positions[-1])
+        end = Cursor(positions[-1][0])
         now = WebhookDelivery.next_attempt_at.db_value(utcnow())
         rows = (Event
                 .select(Event.id, WebhookSubscriptionType.subscription, Value(PENDING), Value(0),
@@ -65,7 +62,7 @@ def fan_out(batch_size: int = 1000) -> int:
          .on_conflict_ignore()
          .execute())
         (EventConsumer
-         .update(tx=end.tx, event_id=end.event_id, updated_at=utcnow())
+         .update(event_id=end.event_id, updated_at=utcnow())
          .where(EventConsumer.name == CONSUMER)
          .execute())
     return len(positions)

@@ -8,8 +8,7 @@ from loyalty_testkit import Api
 @pytest.fixture
 def crmkit_config(crmkit_database_url):
     # Only the kernel and loyalty: the tests must not depend on whatever else is installed.
-    return {"DATABASE_URL": crmkit_database_url, "PLUGINS": "loyalty",
-            "RATE_LIMIT": "100000 per minute"}
+    return {"DATABASE_URL": crmkit_database_url, "PLUGINS": "loyalty"}
 
 
 @pytest.fixture

@@ -42,11 +42,13 @@ def profile_section(customer) -> dict | None:
 
 
 def _leads_of(customer):
+    """Leads converted into the customer, and leads with their email or phone."""
     condition = Lead.customer_id == customer.id
-    if customer.email:
-        condition = condition | (fn.LOWER(Lead.email) == customer.email.lower())
-    if customer.phone:
-        condition = condition | (Lead.phone == customer.phone)
+    email, phone = getattr(customer, "email", None), getattr(customer, "phone", None)
+    if email:
+        condition = condition | (fn.LOWER(Lead.email) == email.lower())
+    if phone:
+        condition = condition | (Lead.phone == phone)
     return Lead.select().where(condition)
 
 
