@@ -81,8 +81,8 @@ def write_file(path: Path, rows: int) -> None:
                              STATUSES[i % len(STATUSES)], stamp, stamp])
 
 
-def timed_child(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
-    """Run ``cmd``; (wall seconds, peak RSS in MB of that child alone)."""
+def timed_child(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float]:
+    """Run ``cmd``; (wall seconds, CPU seconds, peak RSS in MB) of that child alone."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -92,7 +92,7 @@ def timed_child(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, f
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{' '.join(cmd)} failed ({code}):\n{proc.stderr.read().decode()[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def count_customers(env: dict[str, str], cwd: str) -> int:
@@ -145,11 +145,11 @@ def measure(engine: str, side: str, data: Path, rows: int, tmp: str, pg_url: str
         else:
             cmd = [crmkit_command(), "customers", "import", str(data), "--on-duplicate", "update",
                    "--report", str(Path(tmp) / "report.csv")]
-        seconds, rss = timed_child(cmd, target.env, tmp)
+        seconds, cpu, rss = timed_child(cmd, target.env, tmp)
         stored = count_customers(target.env, tmp)
         if stored != rows:
             sys.exit(f"{engine} {side}: {stored} customers stored, expected {rows}")
-        return {"seconds": seconds, "rate": rows / seconds, "rss": rss}
+        return {"seconds": seconds, "cpu": cpu, "rate": rows / seconds, "rss": rss}
     finally:
         target.drop()
 
@@ -177,8 +177,8 @@ def main() -> None:
                 for side in ("floor", "crmkit"):  # alternated: machine load hits both
                     result = measure(engine, side, data, args.rows, tmp, args.pg_url)
                     print(f"{engine:10} round {round_no} {side:6}: {result['seconds']:7.1f} s "
-                          f"{result['rate']:9.0f} rows/s  peak RSS {result['rss']:6.0f} MB",
-                          flush=True)
+                          f"({result['cpu']:6.1f} s CPU) {result['rate']:9.0f} rows/s  "
+                          f"peak RSS {result['rss']:4.0f} MB", flush=True)
                     if side not in best or result["rate"] > best[side]["rate"]:
                         best[side] = result
             ratio = best["crmkit"]["rate"] / best["floor"]["rate"]

@@ -11,13 +11,21 @@ import pytest
 
 PLUGINS_DIR = Path(__file__).parent / "plugins"
 # The project's own plugins (plugins/<name>/), which may be installed in the same environment:
-# the kernel's tests must not see them (they have their own tests, run with only the kernel).
+# the kernel's tests do not see them (they have their own tests, run with only the kernel), except
+# tests marked ``every_plugin`` (the API-wide schema check), which are about all of them.
 PROJECT_PLUGINS = frozenset(p.name for p in (Path(__file__).parent.parent / "plugins").glob("*")
                             if (p / "pyproject.toml").exists())
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "every_plugin: the test sees the project's installed "
+                                       "plugins too")
+
+
 @pytest.fixture(autouse=True)
-def _kernel_tests_see_only_their_own_plugins(monkeypatch):
+def _kernel_tests_see_only_their_own_plugins(request, monkeypatch):
+    if request.node.get_closest_marker("every_plugin"):
+        return
     import crmkit.plugins
     found = crmkit.plugins.entry_points
 

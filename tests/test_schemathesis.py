@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error,
                                  response_schema_conformance, status_code_conformance)
 
+pytestmark = pytest.mark.every_plugin  # the operations of every installed plugin, too
+
 EXAMPLES = int(os.environ.get("CRMKIT_SCHEMATHESIS_EXAMPLES", "8"))
 # Far from the small ids generated requests use, so no request deactivates the caller or revokes
 # its token half-way through an operation's examples.

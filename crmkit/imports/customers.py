@@ -1,9 +1,10 @@
 """Importing customers: CSV cells to checked customers, written a batch at a time.
 
-A batch costs a fixed number of statements whatever its size: one query finds which rows' emails
-and phones belong to customers already (``contact_email.email_key``, ``contact_phone.number``),
-one finds the companies rows point at, then new customers, their contact points, tags, custom
-values and ``customer.created`` events go in with one set-based insert per table. Every rule of
+A batch costs a fixed number of statements whatever its size: a query each finds which rows'
+emails and phones belong to customers already (``contact_email.email_key``,
+``contact_phone.number``) and which companies rows point at, then new customers, their contact
+points, tags, custom values and ``customer.created`` events go in with one set-based insert per
+table. Every rule of
 :func:`crmkit.customers.service.check_new_customer` applies, row by row, without a query per row.
 Rows matching an existing customer are updated through ``update_customer`` (its rules, events and
 hooks), skipped, or reported, as ``on_duplicate`` says.

@@ -17,6 +17,13 @@ rules_blp = protect(Blueprint("sales_assignment", __name__, description="Assignm
                     read="sales.assignment:manage", write="sales.assignment:manage")
 
 
+# format=csv answers the same report as CSV: documented beside the JSON.
+CSV_TOO = {"responses": {"200": {
+    "description": "The report as JSON, or as CSV with format=csv",
+    "content": {"application/json": {"schema": s.SalesReportOut},
+                "text/csv": {"schema": {"type": "string"}}}}}}
+
+
 def _range(args):
     return {"start": args.get("start"), "end": args.get("end")}
 
@@ -25,6 +32,7 @@ def _range(args):
 class Report(MethodView):
     @blp.arguments(s.SalesReportArgs, location="query")
     @blp.response(200, s.SalesReportOut)
+    @blp.doc(**CSV_TOO)
     def get(self, args, name):
         """One report: ``funnel`` (per stage: deals, amount, entered, conversion, average days
         in stage), ``sources`` (enquiry-to-sale by source), ``activity`` (per manager),
@@ -40,6 +48,7 @@ class Report(MethodView):
 class Forecast(MethodView):
     @blp.arguments(s.SalesReportArgs, location="query")
     @blp.response(200, s.SalesReportOut)
+    @blp.doc(**CSV_TOO)
     def get(self, args):
         """Weighted pipeline (amount x stage probability, lost excluded) and won revenue by
         period of expected close (``grain``: month, quarter, year) and owner."""
@@ -53,6 +62,7 @@ class Forecast(MethodView):
 class Targets(MethodView):
     @blp.arguments(s.SalesReportArgs, location="query")
     @blp.response(200, s.SalesReportOut)
+    @blp.doc(**CSV_TOO)
     def get(self, args):
         """Targets with what was won against them (attainment in percent)."""
         return report_response(forecast.attainment(args.get("period"), args.get("user_id")),
