@@ -14,9 +14,10 @@ members move (default 0.1: a year-end evaluation; 0.4 resembles a programme's fi
 - crmkit: ``crmkit_loyalty.tiers.evaluate_tiers(programme)``: computes every member's tier in
   SQL, writes the history, moves the members and emits one ``loyalty.tier.changed`` event per
   member that moved.
-- floor: hand-written SQL for the same result on the same data (reset in between): one
-  aggregate into a temporary table, one INSERT of the history, one UPDATE ... FROM, one INSERT of
-  the events built by the database (JSON and UUIDs in SQL).
+- floor: hand-written SQL for the same result on the same data (reset in between): the
+  aggregate LEFT JOINed to every member (so one who earned nothing falls back too) into a
+  temporary table, one DELETE of the unchanged, one INSERT of the history, one UPDATE ... FROM,
+  one INSERT of the events built by the database (JSON and UUIDs in SQL).
 
 Both run in one transaction each. Prints both times and the ratio crmkit/floor (goal <= 2) and
 checks that both gave every member the same tier. Never fails on time.
@@ -106,7 +107,8 @@ def floor_sql(club, tiers, as_of: dt.datetime) -> list[str]:
     this_start, prev_start = stamp(dt.datetime(y, 1, 1)), stamp(dt.datetime(y - 1, 1, 1))
     now, kept_now, kept_prev = stamp(as_of), stamp(dt.datetime(y + 2, 1, 1)), \
         stamp(dt.datetime(y + 1, 1, 1))
-    best = "MAX(now_v, prev_v)" if sqlite else "GREATEST(now_v, prev_v)"
+    best = ("MAX(COALESCE(now_v, 0), COALESCE(prev_v, 0))" if sqlite
+            else "GREATEST(COALESCE(now_v, 0), COALESCE(prev_v, 0))")
     ranked = " ".join(f"WHEN {best} >= {t.threshold:f} THEN {t.id}"
                       for t in sorted(tiers, key=lambda t: -t.rank))
     uuid = ("lower(hex(randomblob(16)))" if sqlite else "gen_random_uuid()")
@@ -122,10 +124,10 @@ def floor_sql(club, tiers, as_of: dt.datetime) -> list[str]:
         f"""CREATE TEMPORARY TABLE floor_eval AS
             SELECT m.id AS member_id, m.customer_id, m.tier_id AS old_tier,
                    CASE {ranked} END AS new_tier,
-                   CASE WHEN now_v >= prev_v THEN '{kept_now}' ELSE '{kept_prev}' END AS kept,
+                   CAST(NULL AS {"TEXT" if sqlite else "TIMESTAMP"}) AS kept,
                    {best} AS measure
             FROM loyalty_member m
-            JOIN (SELECT member_id,
+            LEFT JOIN (SELECT member_id,
                          SUM(CASE WHEN occurred_at >= '{this_start}' THEN qualifying_points
                                   ELSE 0 END) AS now_v,
                          SUM(CASE WHEN occurred_at < '{this_start}' THEN qualifying_points
@@ -134,7 +136,7 @@ def floor_sql(club, tiers, as_of: dt.datetime) -> list[str]:
                   WHERE programme_id = {club.id} AND qualifying_points <> 0
                     AND occurred_at >= '{prev_start}' AND occurred_at < '{now}'
                   GROUP BY member_id) a ON a.member_id = m.id
-            WHERE m.programme_id = {club.id}""",
+            WHERE m.programme_id = {club.id} AND m.status = 'active'""",
         "DELETE FROM floor_eval WHERE new_tier = old_tier",
         f"""INSERT INTO loyalty_tier_change (member_id, from_tier_id, to_tier_id, reason, measure,
                                             changed_at)

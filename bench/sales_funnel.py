@@ -27,7 +27,7 @@ STAGES = [("New", 10, "open"), ("Contacted", 20, "open"), ("Visit", 30, "open"),
 
 def fill(deals: int, seed: int = 5) -> int:
     from crmkit.customers.models import Customer
-    from crmkit.db import database, write_transaction
+    from crmkit.db import database, is_sqlite, write_transaction
 
     from crmkit_sales.models import Deal, Pipeline, Stage, StageHistory
     rng = random.Random(seed)
@@ -38,7 +38,7 @@ def fill(deals: int, seed: int = 5) -> int:
         customer = Customer.create(name="Bench", kind="person")
     open_stages = stages[:6]
     now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
-    batch = 5000
+    batch = 4000  # rows per INSERT stay under PostgreSQL's 65,535 parameters
     deal_id = 0
     for start in range(0, deals, batch):
         deal_rows, history_rows = [], []
@@ -65,13 +65,12 @@ def fill(deals: int, seed: int = 5) -> int:
                                      "seconds": rng.randint(600, 900000) if left else None})
         with write_transaction():
             Deal.insert_many(deal_rows).execute()
-            StageHistory.insert_many(history_rows).execute()
-    if database.obj.__class__.__name__.lower().find("postgres") >= 0:
+            for i in range(0, len(history_rows), batch):
+                StageHistory.insert_many(history_rows[i:i + batch]).execute()
+    if not is_sqlite():
         database.execute_sql("SELECT setval(pg_get_serial_sequence('sales_deal', 'id'), %s)",
                              (deal_id,))
-        database.execute_sql("ANALYZE")
-    else:
-        database.execute_sql("ANALYZE")
+    database.execute_sql("ANALYZE")
     return pipeline.id
 
 
@@ -121,7 +120,8 @@ def main() -> None:
                 times["report"].append(time.perf_counter() - start)
         db.release_connections()
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"engine: {'SQLite' if sqlite else 'PostgreSQL'}, deals: {args.deals}, runs: {args.runs}")
+    engine = "SQLite" if sqlite else "PostgreSQL"
+    print(f"engine: {engine}, deals: {args.deals}, runs: {args.runs}")
     print(f"floor  (hand-written SQL): median {med['sql'] * 1000:.0f} ms, "
           f"min {min(times['sql']) * 1000:.0f} ms")
     print(f"sales  (funnel report):    median {med['report'] * 1000:.0f} ms, "

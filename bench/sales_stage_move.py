@@ -34,7 +34,7 @@ def build_app(url: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300, help="operations of each kind")
-    parser.add_argument("--postgres", help="a PostgreSQL URL (an empty database) instead of SQLite")
+    parser.add_argument("--postgres", help="an empty PostgreSQL database instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as tmp:
         url = args.postgres or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -43,8 +43,8 @@ def main() -> None:
         automations = [
             {"action": "create_task", "config": {"title": "Call {{ customer.name }}",
                                                  "kind": "call", "due": "+15 minutes"}},
-            {"action": "notify", "config": {"to": ["owner"],
-                                            "message": "{{ deal.title }} moved to {{ stage.name }}"}},
+            {"action": "notify", "config": {
+                "to": ["owner"], "message": "{{ deal.title }} moved to {{ stage.name }}"}},
             {"action": "emit_event", "config": {"type": "sales.bench.entered"}},
         ]
         pipeline = client.post("/api/v1/sales/pipelines", json={"name": "Bench", "stages": [

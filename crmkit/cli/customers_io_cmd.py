@@ -27,7 +27,7 @@ def interactions():
     """Interactions (timeline entries) in bulk."""
 
 
-# -- import -----------------------------------------------------------------------------------------
+# -- import ----------------------------------------------------------------------------------------
 
 def _import_options(func):
     options = [
@@ -185,7 +185,7 @@ def import_interactions(file, resume, report, batch_size, **options):
     _import("interactions", file, resume, report, batch_size, **options)
 
 
-# -- export -----------------------------------------------------------------------------------------
+# -- export ----------------------------------------------------------------------------------------
 
 EXPORT_FILTERS = [(name, text) for name, text in LIST_FILTERS
                   if name not in ("sort", "limit", "cursor")]

@@ -190,8 +190,8 @@ def resolve_columns(header: list[str], mapping: Mapping[str, str],
             problems.append(("mapping", f"The mapping names column {column!r}, which the header "
                                         f"does not have (it has: {', '.join(stripped)})."))
         if target and target not in valid:
-            problems.append(("mapping", f"{column}={target}: {target!r} is not a "
-                                        f"{fields.entity} field; fields: {', '.join(fields.names)}."))
+            problems.append(("mapping", f"{column}={target}: {target!r} is not a {fields.entity} "
+                                        f"field; fields: {', '.join(fields.names)}."))
     normalised_mapping = {normalise_header(k): v for k, v in mapping.items()}
     resolved: list[str | None] = []
     unknown: list[str] = []

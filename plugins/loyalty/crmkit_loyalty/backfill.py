@@ -21,6 +21,7 @@ import decimal
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from peewee import SQL, Value, fn
@@ -34,6 +35,7 @@ from crmkit_loyalty.programmes import available_at_for, entry_tier, expires_at_f
 
 D = decimal.Decimal
 _FOUR_PLACES = D("0.0001")
+BULK_CACHE_KIB = 256 * 1024
 _COLUMNS = ("programme", "member", "kind", "points", "qualifying_points", "shortfall", "cause",
             "interaction_id", "rule_id", "available_at", "expires_at", "dedupe_key",
             "occurred_at", "created_at")
@@ -105,6 +107,24 @@ def _read_time(value) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
+def _expiry_column(programme: Programme) -> Callable[[dt.datetime], object]:
+    """``expires_at`` as the column holds it; month and year ends are shared by every purchase
+    of a day, so they are computed once per day."""
+    if programme.expiry_policy in ("never", None):
+        return lambda at: None
+    if programme.expiry_policy == "days":
+        return lambda at: _db_time(expires_at_for(programme, at))
+    by_day: dict[dt.date, object] = {}
+
+    def expiry(at: dt.datetime):
+        day = at.date()
+        if day not in by_day:
+            by_day[day] = _db_time(expires_at_for(programme, at))
+        return by_day[day]
+
+    return expiry
+
+
 def _read_amount(value) -> decimal.Decimal:
     if value is None:
         return D(0)
@@ -172,11 +192,36 @@ class _Caps:
         return points
 
 
-def backfill(programme: Programme, *, since: dt.datetime | None = None,
-             until: dt.datetime | None = None, batch_members: int = 5000,
-             now: dt.datetime | None = None, evaluate: bool = True,
-             progress: Callable[[BackfillResult], None] | None = None) -> BackfillResult:
-    """Award points for every purchase in the window that has not earned yet (see the module)."""
+@contextmanager
+def _large_cache():
+    """SQLite keeps 2 MB of pages per connection by default: a million ledger rows landing in
+    random places of five indexes then read most pages back from the OS for every insert. A bulk
+    run gets a bigger cache for as long as it lasts."""
+    if not is_sqlite():
+        yield
+        return
+    before = database.execute_sql("PRAGMA cache_size").fetchone()[0]
+    database.execute_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA cache_size = {before}")
+
+
+def backfill(programme: Programme, **options) -> BackfillResult:
+    """Award points for every purchase in the window that has not earned yet (see the module).
+
+    Options: ``since``/``until`` (purchase times), ``batch_members`` (members per transaction),
+    ``now``, ``evaluate`` (tiers afterwards, default True), ``progress`` (called per batch).
+    """
+    with _large_cache():
+        return _backfill(programme, **options)
+
+
+def _backfill(programme: Programme, *, since: dt.datetime | None = None,
+              until: dt.datetime | None = None, batch_members: int = 5000,
+              now: dt.datetime | None = None, evaluate: bool = True,
+              progress: Callable[[BackfillResult], None] | None = None) -> BackfillResult:
     now = now or utcnow()
     result = BackfillResult()
     condition = _window(programme, since, until)
@@ -228,6 +273,8 @@ def _backfill_batch(programme, members, condition, first_customer, last_customer
              .order_by(Interaction.customer, Interaction.occurred_at, Interaction.id))
     caps = _Caps(rules, member_ids)
     pending = dt.timedelta(days=programme.pending_days or 0)
+    sqlite = is_sqlite()
+    expiry = _expiry_column(programme)
     created = _db_time(now)
     rows, firsts = [], {}
     for interaction_id, customer, occurred, amount, currency, lines in database.execute(query):
@@ -238,14 +285,16 @@ def _backfill_batch(programme, members, condition, first_customer, last_customer
         at = _read_time(occurred)
         book = fixed_book or earn.rule_book(rules, at)
         result.purchases += 1
-        available, expires = _db_time(at + pending), _db_time(expires_at_for(programme, at))
+        stored = occurred if sqlite else at.replace(tzinfo=None)  # as the column holds it
+        available = _db_time(at + pending) if pending else stored
+        expires = expiry(at)
         if first_at is None and member_id not in firsts:
             firsts[member_id] = (interaction_id, at)
             bonus = book.first_purchase
             if bonus is not None:
                 rows.append((programme.id, member_id, "earn", bonus.points, bonus.points, 0,
                              "first_purchase", interaction_id, bonus.id, available, expires,
-                             earn.first_purchase_key(member_id), _db_time(at), created))
+                             earn.first_purchase_key(member_id), stored, created))
                 result.points += bonus.points
         parsed = json.loads(lines) if lines and book.by_line else None
         earning = earn.spend_points(book, _read_amount(amount), currency, parsed,
@@ -257,7 +306,7 @@ def _backfill_batch(programme, members, condition, first_customer, last_customer
             continue
         rows.append((programme.id, member_id, "earn", points, min(points, earning.qualifying), 0,
                      "purchase", interaction_id, earning.rule.id, available, expires,
-                     earn.purchase_key(interaction_id, earning.rule.id), _db_time(at), created))
+                     earn.purchase_key(interaction_id, earning.rule.id), stored, created))
         result.points += points
     before = Transaction.select(fn.COALESCE(fn.MAX(Transaction.id), 0)).scalar()
     bulk_insert(Transaction, _COLUMNS, rows)

@@ -127,7 +127,9 @@ def spend_points(book: RuleBook, amount, currency: str | None, lines: list[dict]
     rule = book.spend.get(currency)
     if rule is None or amount is None:
         return None
-    base = weighted_spend(book, D(str(amount)), lines) * rule.points_per_unit
+    if not isinstance(amount, D):
+        amount = D(str(amount))
+    base = weighted_spend(book, amount, lines) * rule.points_per_unit
     return SpendEarning(rule, round_points(base * tier_multiplier, rounding),
                         round_points(base, rounding))
 

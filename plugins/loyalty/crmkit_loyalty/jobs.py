@@ -45,7 +45,7 @@ def evaluate_due_tiers(now: dt.datetime | None = None) -> list[str]:
     started a new period since its last evaluation; returns their codes."""
     now = now or utcnow()
     done = []
-    for programme in Programme.select().where(Programme.active == True):  # noqa: E712
+    for programme in list(Programme.select().where(Programme.active == True)):  # noqa: E712
         if evaluation_due(programme, now):
             with write_transaction():
                 result = evaluate_tiers(programme, as_of=now)

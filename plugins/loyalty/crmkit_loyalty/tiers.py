@@ -27,7 +27,7 @@ from peewee import JOIN, Case, NodeList, SQL, Value, fn
 
 from crmkit.customers.models import Interaction
 from crmkit.db import BaseModel, UTCDateTimeField, database, is_sqlite, utcnow
-from crmkit.events import emit
+from crmkit.events import emit_many
 from crmkit_loyalty.models import Member, Programme, Tier, TierChange, Transaction
 
 AMOUNT_SCALE = 10_000  # amounts are summed in 1/10000 units: integers, exact on both engines
@@ -38,7 +38,7 @@ SMALL = 100
 
 
 class TierEvaluationRow(BaseModel):
-    """Scratch rows of one evaluation: a temporary table, created and dropped by it."""
+    """Scratch rows of one evaluation: a temporary table of the connection, emptied after use."""
 
     member_id = peewee.BigIntegerField(primary_key=True)
     customer_id = peewee.IntegerField()
@@ -149,42 +149,60 @@ def _differs(a, b):
     return ((a.is_null() & b.is_null(False)) | (a.is_null(False) & b.is_null()) | (a != b))
 
 
+def _rank_for(programme: Programme, tiers: list[Tier], units: int) -> int:
+    """The rank a measure reaches, in Python (for members with no rows in the window)."""
+    reached = [t.rank for t in tiers if units >= threshold_units(programme, t.threshold)]
+    return max(reached, default=NO_TIER)
+
+
 def evaluation_query(programme: Programme, as_of: dt.datetime, member_ids: list[int] | None,
                      upgrades_only: bool) -> peewee.SelectQuery:
-    """Members whose tier or keep date changes: (member_id, customer_id, old_tier, new_tier,
-    new_kept, measure)."""
+    """Members whose tier (or keep date) changes: (member_id, customer_id, old_tier, new_tier,
+    new_kept, measure).
+
+    The ranks are computed inside the aggregate, once per member: an aggregate is never inlined
+    into the outer query, so the CASE over the thresholds is not evaluated again for every place
+    the outer query uses it.
+    """
     tiers = list(Tier.select().where(Tier.programme == programme.id))
     w = windows(programme, as_of)
     customer_ids = None
     if member_ids is not None and programme.tier_measure != "points":
         customer_ids = [c for (c,) in Member.select(Member.customer_id)
                         .where(Member.id.in_(member_ids)).tuples()]
-    agg = measure_query(programme, w, member_ids, customer_ids).alias("agg")
+    measures = measure_query(programme, w, member_ids, customer_ids)
+    now_sum, prev_sum = measures.selected_columns[1].unwrap(), measures.selected_columns[2].unwrap()
+    agg = measures.select_extend(_rank_of(programme, tiers, now_sum).alias("now_rank"),
+                                 _rank_of(programme, tiers, prev_sum).alias("prev_rank")
+                                 ).alias("agg")
+    zero_rank = _rank_for(programme, tiers, 0)
     current_tier = Tier.alias("ct")
     key = Member.id if programme.tier_measure == "points" else Member.customer_id
     now_value = fn.COALESCE(agg.c.now_value, 0)
     prev_value = fn.COALESCE(agg.c.prev_value, 0)
-    target_now = _rank_of(programme, tiers, now_value)
+    target_now = fn.COALESCE(agg.c.now_rank, zero_rank)
     current = fn.COALESCE(current_tier.rank, NO_TIER)
     kept = Member.tier_kept_until
+    no_date = peewee.Cast(Value(None), "TIMESTAMP")
     decisive = now_value  # the measure behind the new tier, for the history
     if programme.tier_downgrade == "immediate":
-        new_rank, new_kept = target_now, peewee.Cast(Value(None), "TIMESTAMP")
+        new_rank, new_kept = target_now, no_date
     elif programme.tier_window == "calendar_year":
-        target_prev = _rank_of(programme, tiers, prev_value)
+        # Stateless: the better of last year's tier and this year's (see the module docstring).
+        target_prev = fn.COALESCE(agg.c.prev_rank, zero_rank)
         now_wins = target_now >= target_prev
         new_rank = Case(None, [(now_wins, target_now)], target_prev)
-        new_kept = Case(None, [(now_wins, _naive(w.kept_now))], _naive(w.kept_prev))
+        new_kept = no_date
         decisive = Case(None, [(now_wins, now_value)], prev_value)
     else:
         qualifies = (target_now >= current) | kept.is_null() | (kept <= as_of)
         new_rank = Case(None, [(qualifies, target_now)], current)
-        new_kept = Case(None, [(qualifies, _naive(w.kept_now))], kept)
+        new_kept = Case(None, [(new_rank == NO_TIER, no_date), (qualifies, _naive(w.kept_now))],
+                        kept)
     if upgrades_only:
         up = new_rank > current
         new_rank = Case(None, [(up, new_rank)], current)
         new_kept = Case(None, [(up, new_kept)], kept)
-    new_kept = Case(None, [(new_rank == NO_TIER, None)], new_kept)
     by_rank = {t.rank: t.id for t in tiers}
     new_tier = Case(new_rank, list(by_rank.items()), None) if by_rank else Value(None)
     query = (Member.select(Member.id.alias("member_id"), Member.customer_id,
@@ -225,20 +243,23 @@ def evaluate_tiers(programme: Programme, as_of: dt.datetime | None = None,
         else:
             rows = _apply_set_based(programme, query, as_of, reason)
         ranks = {t.id: t for t in Tier.select().where(Tier.programme == programme.id)}
+        changes = []
         for row in rows:
             if row["old_tier"] == row["new_tier"]:
-                continue
+                continue  # only the keep date moved
             old, new = ranks.get(row["old_tier"]), ranks.get(row["new_tier"])
             up = (new.rank if new else NO_TIER) > (old.rank if old else NO_TIER)
             result.changed += 1
             result.upgraded += up
             result.downgraded += not up
-            emit("loyalty.tier.changed", {
+            changes.append((row["customer_id"], {
                 "member_id": row["member_id"], "customer_id": row["customer_id"],
                 "programme": programme.code, "from": old.name if old else None,
                 "to": new.name if new else None, "direction": "up" if up else "down",
                 "measure": measure_to_display(programme, row["measure"]), "reason": reason,
-                "as_of": as_of}, subject="customer", subject_id=row["customer_id"])
+                "as_of": as_of}))
+        # One event per member that moved, written in bulk: an evaluation may move thousands.
+        emit_many("loyalty.tier.changed", changes, subject="customer")
         if member_ids is None:
             Programme.update(tiers_evaluated_at=as_of).where(
                 Programme.id == programme.id).execute()
@@ -272,8 +293,10 @@ def _display_sql(programme: Programme, units):
 def _apply_set_based(programme: Programme, query: peewee.SelectQuery, as_of: dt.datetime,
                      reason: str) -> list[dict]:
     E = TierEvaluationRow
-    database.execute_sql(f"DROP TABLE IF EXISTS {E._meta.table_name}")
-    E.create_table(safe=False, temporary=True)
+    # Created once per connection and emptied, never dropped: SQLite refuses to drop a table
+    # while any statement of the connection is still reading (a caller looping over a query).
+    E.create_table(safe=True, temporary=True)
+    E.delete().execute()
     try:
         E.insert_from(query, [E.member_id, E.customer_id, E.old_tier, E.new_tier, E.new_kept,
                               E.measure]).execute()
@@ -291,7 +314,7 @@ def _apply_set_based(programme: Programme, query: peewee.SelectQuery, as_of: dt.
         return list(E.select(E.member_id, E.customer_id, E.old_tier, E.new_tier, E.measure)
                     .where(moved).order_by(E.member_id).dicts())
     finally:
-        database.execute_sql(f"DROP TABLE IF EXISTS {E._meta.table_name}")
+        E.delete().execute()
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -308,8 +331,14 @@ def progress(programme: Programme, member: Member, as_of: dt.datetime | None = N
     current = next((t for t in tiers if t.id == member.tier_id), None)
     above = [t for t in tiers if current is None or t.rank > current.rank]
     following = next((t for t in above if t.threshold > value), None)
+    kept = member.tier_kept_until
+    if w.prev_start is not None and current is not None and current.threshold > 0:
+        # Calendar years keep no state: this year's measure keeps the tier to the end of next
+        # year, otherwise last year's keeps it to the end of this one.
+        reached_now = _rank_for(programme, tiers, int(row.get("now_value") or 0))
+        kept = w.kept_now if reached_now >= current.rank else w.kept_prev
     out = {"tier": tier_dict(current) if current else None, "since": member.tier_since,
-           "kept_until": member.tier_kept_until, "measure": programme.tier_measure,
+           "kept_until": kept, "measure": programme.tier_measure,
            "window_start": w.start, "window_end": w.end, "value": value, "next": None}
     if w.prev_start is not None:
         out["previous_period_value"] = measure_to_display(programme, row.get("prev_value"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from loyalty_testkit import Api
+from crmkit_loyalty.testing import Api
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty_testkit import at, check_books
+from crmkit_loyalty.testing import at, check_books
 
 from crmkit import db
 
@@ -80,7 +80,7 @@ def test_backfill_awards_what_live_earning_would_have(second_app, api, app):
     # Backfill: the same history recorded first, in a second database, the programme after.
     check_books(app)
     other = second_app()
-    from loyalty_testkit import Api
+    from crmkit_loyalty.testing import Api
     other_api = Api(other.test_client())
     build_history(other_api)
     programme = make_programme(other_api)

@@ -5,7 +5,7 @@ import threading
 from collections import Counter
 
 import pytest
-from loyalty_testkit import check_books
+from crmkit_loyalty.testing import check_books
 
 THREADS = 16
 

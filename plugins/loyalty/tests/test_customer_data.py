@@ -1,5 +1,5 @@
 """Loyalty in the kernel's customer hooks: segments, export, erasure, merging, access rules."""
-from loyalty_testkit import check_books
+from crmkit_loyalty.testing import check_books
 
 
 def test_segment_fields_filter_customers_in_one_query(api, app):

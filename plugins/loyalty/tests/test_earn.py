@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 import pytest
-from loyalty_testkit import at, check_books
+from crmkit_loyalty.testing import at, check_books
 
 
 def test_purchase_enrols_and_earns_with_explicit_rounding(api, app):

@@ -1,5 +1,5 @@
 """Referrals: both sides rewarded on the newcomer's first purchase; no self-referral, no loops."""
-from loyalty_testkit import check_books
+from crmkit_loyalty.testing import check_books
 
 
 def setup_programme(api, **policy):

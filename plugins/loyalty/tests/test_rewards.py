@@ -1,6 +1,6 @@
 """The catalogue, redemption (soonest-expiring points first), vouchers and their life."""
 import pytest
-from loyalty_testkit import at, check_books
+from crmkit_loyalty.testing import at, check_books
 
 
 @pytest.fixture

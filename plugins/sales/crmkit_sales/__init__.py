@@ -73,6 +73,18 @@ def register_custom_field_entities():
 
 
 @hookimpl
+def register_segment_fields():
+    from crmkit_sales.privacy import segment_fields
+    return segment_fields()
+
+
+@hookimpl
+def customer_merged(survivor, merged):
+    from crmkit_sales.privacy import move_to_survivor
+    move_to_survivor(survivor, merged)
+
+
+@hookimpl
 def customer_profile_section(customer):
     from crmkit_sales.privacy import profile_section
     return profile_section(customer)

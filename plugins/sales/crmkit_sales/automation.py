@@ -3,7 +3,7 @@
 Each stage holds an ordered list of automations (``sales_automation`` rows, or ``automations:``
 in a pipeline file). Actions and their ``config``:
 
-``require_fields``  ``fields: [amount, expected_close, customer.street, custom.site_survey, lines]``
+``require_fields``  ``fields: [amount, expected_close, lines, customer.street, custom.x]``
                     checked before the move; missing ones refuse it with a 422 naming each.
 ``create_task``     ``title`` (template), ``kind`` (call/meeting/visit/todo), ``assignee``
                     (``owner``, ``user:ID``, ``role:NAME``, ``team:ID``; ``strategy`` round_robin
@@ -210,14 +210,16 @@ def validate(action: str, config: dict | None) -> dict:
         except ValidationError as exc:
             errors.update(exc.fields)
         duration = config.get("duration_minutes", 30)
-        if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 1440:
+        if isinstance(duration, bool) or not isinstance(duration, int) \
+                or not 0 <= duration <= 1440:
             errors["config.duration_minutes"] = "Whole minutes from 0 to 1440."
         clean["duration_minutes"] = duration
     elif action == "notify":
         to = config.get("to")
         to = [to] if isinstance(to, str) else to
         if not isinstance(to, list) or not to:
-            errors["config.to"] = "A list of recipients: owner, manager, user:ID, role:NAME, team:ID."
+            errors["config.to"] = ("A list of recipients: owner, manager, user:ID, role:NAME, "
+                                   "team:ID.")
         else:
             for i, spec in enumerate(to):
                 if not isinstance(spec, str) or not _RECIPIENT.match(spec):

@@ -96,7 +96,8 @@ def user_for_feed(token: str) -> int:
     ok = hmac.compare_digest(expected, _hash(match.group(2) if match else token or ""))
     if not ok or feed is None:
         raise NotFound("No such calendar feed.")
-    active = User.select().where(User.id == feed.user_id, User.active == True).exists()  # noqa: E712
+    active = User.select().where(User.id == feed.user_id,
+                                 User.active == True).exists()  # noqa: E712
     if not active:
         raise NotFound("No such calendar feed.")
     return feed.user_id

@@ -16,7 +16,7 @@ from crmkit import custom_fields
 from crmkit.auth import scoping
 from crmkit.customers.models import Customer
 from crmkit.db import utcnow
-from crmkit.errors import Conflict, NotFound, ValidationError
+from crmkit.errors import Conflict, ValidationError
 from crmkit.events import emit
 from crmkit.events.outbox import dumps
 from crmkit.pagination import Page, clamp_limit, keyset_page, parse_sort
@@ -300,7 +300,8 @@ def update_deal(deal: Deal, data: Mapping, by_user: int | None = None) -> tuple[
         currency = check_currency(data["currency"], "currency", errors)
         if currency and currency != deal.currency:
             if has_lines and "lines" not in data:
-                errors["currency"] = "The deal has lines priced in its currency; send new lines too."
+                errors["currency"] = ("The deal has lines priced in its currency; send new lines "
+                                      "too.")
             changes["currency"] = [deal.currency, currency]
     if "amount" in data and data["amount"] is not None:
         if has_lines or data.get("lines"):

@@ -346,7 +346,7 @@ class Document(BaseModel):
 
 
 class Sequence(BaseModel):
-    """Gap-free counters (document numbers): incremented in the transaction that uses the number."""
+    """Gap-free counters (document numbers), incremented in the transaction using the number."""
 
     name = peewee.CharField(max_length=60, primary_key=True)
     value = peewee.BigIntegerField(default=0)

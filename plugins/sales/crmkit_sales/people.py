@@ -24,8 +24,8 @@ def active_user_ids(ids) -> set[int]:
     ids = [i for i in ids if i is not None]
     if not ids:
         return set()
-    return {u for (u,) in User.select(User.id).where(User.id.in_(ids), User.active == True)  # noqa: E712
-            .tuples()}
+    active = User.active == True  # noqa: E712
+    return {u for (u,) in User.select(User.id).where(User.id.in_(ids), active).tuples()}
 
 
 def check_user(user_id: int | None, field: str, errors: dict) -> None:

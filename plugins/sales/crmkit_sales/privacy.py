@@ -89,3 +89,30 @@ def erase(customer, pseudonym: str) -> None:
     Document.update(html=None, pdf=None, erased=True).where(Document.deal.in_(deals)).execute()
     Attachment.delete().where(Attachment.deal.in_(deals)).execute()
 
+
+
+def move_to_survivor(survivor, merged) -> None:
+    """Customers merged in the kernel: the merged one's deals, leads and tasks follow."""
+    Deal.update(customer_id=survivor.id).where(Deal.customer_id == merged.id).execute()
+    Lead.update(customer_id=survivor.id).where(Lead.customer_id == merged.id).execute()
+    Task.update(customer_id=survivor.id).where(Task.customer_id == merged.id).execute()
+
+
+def segment_fields() -> list[dict]:
+    """What segments may filter customers on: their open and won deals, their last win."""
+
+    def count(status):
+        return lambda: (Deal.select(Deal.customer_id.alias("customer_id"),
+                                    fn.COUNT(Deal.id).alias("value"))
+                        .where(Deal.status == status).group_by(Deal.customer_id))
+
+    return [
+        {"name": "sales.open_deals", "type": "integer", "label": "Sales: open deals",
+         "values": count("open")},
+        {"name": "sales.won_deals", "type": "integer", "label": "Sales: deals won",
+         "values": count("won")},
+        {"name": "sales.last_won_at", "type": "datetime", "label": "Sales: last deal won",
+         "values": lambda: (Deal.select(Deal.customer_id.alias("customer_id"),
+                                        fn.MAX(Deal.won_at).alias("value"))
+                            .where(Deal.status == "won").group_by(Deal.customer_id))},
+    ]

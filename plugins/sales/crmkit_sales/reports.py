@@ -139,9 +139,10 @@ def sources(start=None, end=None) -> dict:
     for source, count, won, direct in deals.group_by(dsrc).tuples():
         counts[source or NONE] = (count, int(won or 0))
         enquiries[source or NONE] += int(direct or 0)
-    revenue = _amounts((source or NONE, currency, total) for source, currency, total in _deal_filters(
-        Deal.select(dsrc, Deal.currency, sql.money_sum(Deal.amount)).where(Deal.status == WON),
-        start, end).group_by(dsrc, Deal.currency).tuples())
+    won = _deal_filters(Deal.select(dsrc, Deal.currency, sql.money_sum(Deal.amount))
+                        .where(Deal.status == WON), start, end)
+    revenue = _amounts((source or NONE, currency, total) for source, currency, total
+                       in won.group_by(dsrc, Deal.currency).tuples())
     rows = []
     for source in sorted(set(enquiries) | set(counts)):
         deals_n, won_n = counts.get(source, (0, 0))

@@ -118,3 +118,33 @@ def test_cli_moves_deals(runner, client, make_deal, pipeline):
     assert lost.exit_code == 0
     listed = runner.invoke(["sales", "deals", "list", "--status", "lost"])
     assert "Heat pump" in listed.output and "lost" in listed.output
+
+
+def test_merged_customers_take_their_deals_along(client, run, read, make_deal, make_customer,
+                                                 pipeline):
+    twin = make_customer(first_name="Dana", last_name="Twin")
+    deal = make_deal(customer_id=twin["id"])
+    keeper = make_customer()
+    from crmkit.customers.merge import merge_customers
+    run(merge_customers, keeper["id"], twin["id"])
+    assert client.get(f"{API}/deals/{deal['id']}").json["customer_id"] == keeper["id"]
+    task = client.get(f"{API}/tasks", query_string={"deal_id": deal["id"]}).json["items"]
+    assert all(t["customer_id"] == keeper["id"] for t in task)
+
+
+def test_segment_fields(client, read, make_deal, pipeline, make_customer):
+    from crmkit.customers.models import Customer
+    from crmkit.segment_fields import join_field, segment_fields
+    make_deal()
+    make_deal()
+    won = make_deal()
+    client.post(f"{API}/deals/{won['id']}/move", json={"stage_id": pipeline["stage"]["Won"]})
+    nobody = make_customer()
+
+    def counts(name):
+        query, value = join_field(Customer.select(Customer.id), segment_fields()[name])
+        return dict(query.select(Customer.id, value).tuples())
+
+    open_deals = read(counts, "sales.open_deals")
+    assert open_deals[won["customer_id"]] == 2 and open_deals[nobody["id"]] is None
+    assert read(counts, "sales.won_deals")[won["customer_id"]] == 1

@@ -1,4 +1,5 @@
-"""Helpers for the loyalty tests: calls through the public API, the way a client makes them."""
+"""Helpers for tests of loyalty (this plugin's, and any that drive loyalty through the API): calls
+that assert their status, and a check that every member's books agree."""
 from __future__ import annotations
 
 import datetime as dt
