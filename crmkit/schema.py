@@ -64,7 +64,10 @@ def upgrade_plugin(info: PluginInfo, models: list[type], from_scratch: bool = Fa
         with write_transaction():
             database.create_tables(models, safe=True)
         return UpgradeResult(info.name, [], True)
-    fresh = not runner.History.table_exists() and not any(m.table_exists() for m in models)
+    # One catalog query, not one per model: on PostgreSQL each lookup is a round trip.
+    tables = set(database.get_tables())
+    fresh = (runner.History._meta.table_name not in tables
+             and not any(m._meta.table_name in tables for m in models))
     if fresh and not from_scratch:
         with write_transaction():
             database.create_tables(models)

@@ -51,12 +51,28 @@ class PostgresSchema:
     @property
     def url(self) -> str:
         sep = "&" if "?" in self.server_url else "?"
-        return f"{self.server_url}{sep}options={quote(f'-c search_path={self.name}')}"
+        # Test data is thrown away, so waiting for each commit to reach the disk buys nothing.
+        options = f"-c search_path={self.name} -c synchronous_commit=off"
+        return f"{self.server_url}{sep}options={quote(options)}"
+
+    # Every test creates and drops dozens of tables, which leaves dead rows in the system
+    # catalogs. A server running without autovacuum (as test servers often do) then gets slower
+    # test by test: measured 0.1 s per catalog lookup after one run. Vacuum them now and then.
+    VACUUM_EVERY = 20
+    CATALOGS = ("pg_attribute", "pg_class", "pg_depend", "pg_type", "pg_index", "pg_constraint",
+                "pg_attrdef", "pg_sequence", "pg_namespace", "pg_statistic")
+    _dropped = 0
 
     def drop(self) -> None:
         import psycopg
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+            PostgresSchema._dropped += 1
+            if PostgresSchema._dropped % self.VACUUM_EVERY == 0:
+                try:
+                    conn.execute("VACUUM " + ", ".join(f"pg_catalog.{t}" for t in self.CATALOGS))
+                except psycopg.Error:
+                    pass  # not allowed for this user: the suite is slower, not wrong
 
 
 @pytest.fixture
