@@ -14,7 +14,7 @@ from crmkit.customers.contacts import email_key, normalize_email, normalize_phon
 from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, CustomerPhone,
                                      CustomerTag, Tag)
 from crmkit.customers.tags import set_tags, tags_of
-from crmkit.db import utcnow
+from crmkit.db import is_sqlite, utcnow
 from crmkit.errors import NotFound, ValidationError
 from crmkit.events import emit
 
@@ -46,8 +46,13 @@ def _setting(name: str, default=None):
     return default
 
 
-def get_customer(customer_id: int) -> Customer:
-    customer = Customer.get_or_none(Customer.id == customer_id)
+def get_customer(customer_id: int, lock: bool = False) -> Customer:
+    """The customer the caller may see. ``lock`` holds the row until the transaction ends, so a
+    change does not race a merge (SQLite's write transactions are serialised already)."""
+    query = Customer.select().where(Customer.id == customer_id)
+    if lock and not is_sqlite():
+        query = query.for_update()
+    customer = query.first()
     # Another owner's customer answers exactly like a missing one (object-level access).
     if customer is None or not can_see(customer):
         raise NotFound(f"Customer {customer_id} does not exist.")
@@ -236,7 +241,7 @@ def create_customer(data: dict, source: str = "api") -> Customer:
 
 def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     """Apply a partial change; returns the customer and ``{field: [old, new]}`` of what changed."""
-    customer = get_customer(customer_id)
+    customer = get_customer(customer_id, lock=True)
     data = assign_owner(data, Customer, "customers:reassign", current_owner=customer.owner_id)
     errors: dict = {}
     changes: dict[str, list] = {}
