@@ -19,6 +19,17 @@ def history(app):
                       for t in Transaction.select(Transaction, Member).join(Member))
 
 
+def monthly_purchase_points(app):
+    from collections import Counter
+
+    from crmkit_loyalty.models import Transaction
+    with app.app_context(), db.connection():
+        totals = Counter()
+        for t in Transaction.select().where(Transaction.cause == "purchase"):
+            totals[(t.member_id, t.occurred_at.year, t.occurred_at.month)] += t.points
+    return totals.values()
+
+
 def build_history(api, customers=12, seed=3):
     rng = random.Random(seed)
     people = [api.customer(f"Person {i}") for i in range(customers)]
@@ -41,7 +52,7 @@ def build_history(api, customers=12, seed=3):
     return people
 
 
-RULES = [{"kind": "spend", "name": "Base", "points_per_unit": "1.5"},
+RULES = [{"kind": "spend", "name": "Base", "points_per_unit": "1.5", "cap_per_month": 400},
          {"kind": "category", "name": "Tools", "match": "tools", "multiplier": "2"},
          {"kind": "product", "name": "Glue", "match": "GLUE", "multiplier": "3"},
          {"kind": "first_purchase", "name": "Welcome", "points": 50}]
@@ -76,7 +87,7 @@ def test_backfill_awards_what_live_earning_would_have(second_app, api, app):
     make_programme(api)
     build_history(api)
     live = history(app)
-    assert live
+    assert max(monthly_purchase_points(app)) == 400  # the cap bit somewhere
     # Backfill: the same history recorded first, in a second database, the programme after.
     check_books(app)
     other = second_app()
@@ -92,6 +103,7 @@ def test_backfill_awards_what_live_earning_would_have(second_app, api, app):
         again = backfill(Programme.get_by_id(programme["id"]))  # safe to run twice
         assert (again.enrolled, again.transactions, again.points) == (0, 0, 0)
     assert history(other) == live
+    assert max(monthly_purchase_points(other)) == 400
     check_books(other)
 
 
