@@ -106,9 +106,14 @@ def define_field(entity: str, name: str, type: str, label: str | None = None,
         errors["name"] = f"A field named {name!r} already exists on {entity}."
     if errors:
         raise ValidationError(errors)
-    return CustomField.create(entity=entity, name=name, label=label or name.replace("_", " "),
-                              type=type, choices=json.dumps(choice_list) if choice_list else None,
-                              required=required)
+    field = CustomField.create(entity=entity, name=name, label=label or name.replace("_", " "),
+                               type=type, choices=json.dumps(choice_list) if choice_list else None,
+                               required=required)
+    from crmkit import audit
+    audit.record("custom_field.create", "custom_field", field.id,
+                 changes={k: [None, v] for k, v in field.as_dict().items()
+                          if k not in ("id", "created_at")})
+    return field
 
 
 def get_field(field_id: int) -> CustomField:
@@ -125,8 +130,13 @@ def fields_for(entity: str) -> dict[str, CustomField]:
 def delete_field(field_id: int) -> None:
     """Delete a definition and every value stored for it."""
     field = get_field(field_id)
-    CustomValue.delete().where(CustomValue.field == field).execute()
+    values = CustomValue.delete().where(CustomValue.field == field).execute()
     field.delete_instance()
+    from crmkit import audit
+    audit.record("custom_field.delete", "custom_field", field_id,
+                 changes={k: [v, None] for k, v in field.as_dict().items()
+                          if k not in ("id", "created_at")},
+                 detail={"values_deleted": values})
 
 
 def _coerce(field: CustomField, raw):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from peewee import fn
 
+from crmkit import audit
 from crmkit.customers.models import CustomerTag, Tag
 from crmkit.errors import NotFound, ValidationError
 
@@ -65,12 +66,18 @@ def list_tags() -> list[dict]:
 
 
 def create_tag(name: str) -> Tag:
-    return ensure_tags([name])[0]
+    existed = Tag.select().where(Tag.name_key == name.strip().lower()).exists()
+    tag = ensure_tags([name])[0]
+    if not existed:
+        audit.record("tag.create", "tag", tag.id, changes={"name": [None, tag.name]})
+    return tag
 
 
 def delete_tag(tag_id: int) -> None:
     tag = Tag.get_or_none(Tag.id == tag_id)
     if tag is None:
         raise NotFound(f"Tag {tag_id} does not exist.")
-    CustomerTag.delete().where(CustomerTag.tag == tag).execute()
+    removed = CustomerTag.delete().where(CustomerTag.tag == tag).execute()
     tag.delete_instance()
+    audit.record("tag.delete", "tag", tag_id, changes={"name": [tag.name, None]},
+                 detail={"removed_from_customers": removed})
