@@ -152,3 +152,18 @@ def test_cli_consent(client, runner):
     assert result.exit_code == 0, result.output
     listed = client.get(f"/api/v1/customers/{customer_id}/consents").json["current"]
     assert listed[0]["channel"] == "post" and listed[0]["granted"] is True
+
+
+def test_erasure_redacts_the_person_from_the_event_feed(notes_app, person):
+    client = notes_app.test_client()
+
+    def feed_text():
+        return json.dumps(client.get("/api/v1/events?limit=200").json["events"])
+
+    assert "grace@example.com" in feed_text()
+    assert client.post(f"/api/v1/customers/{person}/erase").status_code == 200
+    text = feed_text()
+    assert "grace@example.com" not in text and "Hopper" not in text
+    erased = [e for e in client.get("/api/v1/events?limit=200").json["events"]
+              if e["type"] == "customer.erased"]
+    assert len(erased) == 1

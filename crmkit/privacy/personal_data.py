@@ -80,12 +80,21 @@ def erase_person(customer: Customer) -> dict[str, Any]:
     refreshed = Customer.get_by_id(customer.id)
     plugins = erase_personal_data(refreshed, pseudonym)
     redacted = audit.redact_object("customer", customer.id)
+    # The event feed holds copies of the person's data (customer.created carries name and email).
+    # Deliveries already made cannot be recalled, but the feed must not keep serving them.
+    from crmkit.events import Event
+    from crmkit.events.outbox import dumps
+    events_redacted = (Event.update(payload=dumps({"erased": True, "pseudonym": pseudonym}))
+                       .where((Event.subject == "customer")
+                              & (Event.subject_id == str(customer.id)))
+                       .execute())
     audit.record("erase", "customer", customer.id,
                  changes={name: ["[erased]" if value is not None else None,
                                  pseudonym if name == "name" else None]
                           for name, value in before.items() if value is not None},
                  detail={"pseudonym": pseudonym, "plugins": plugins,
-                         "consents_withdrawn": withdrawn, "audit_records_redacted": redacted})
+                         "consents_withdrawn": withdrawn, "audit_records_redacted": redacted,
+                         "events_redacted": events_redacted})
     from crmkit.events import emit
     emit("customer.erased", {"customer_id": customer.id, "pseudonym": pseudonym},
          subject="customer", subject_id=customer.id)
