@@ -47,8 +47,10 @@ def _setting(name: str, default=None):
 
 
 def get_customer(customer_id: int, lock: bool = False) -> Customer:
-    """The customer the caller may see. ``lock`` holds the row until the transaction ends, so a
-    change does not race a merge (SQLite's write transactions are serialised already)."""
+    """The customer the caller may see. ``lock`` holds the row until the transaction ends
+    (SQLite's write transactions are serialised already). Take it before anything in the
+    transaction emits an event: emitting holds the feed lock to commit, and a row lock taken
+    after it can deadlock with a transaction that holds the row and is about to emit."""
     query = Customer.select().where(Customer.id == customer_id)
     if lock and not is_sqlite():
         query = query.for_update()
@@ -241,7 +243,7 @@ def create_customer(data: dict, source: str = "api") -> Customer:
 
 def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     """Apply a partial change; returns the customer and ``{field: [old, new]}`` of what changed."""
-    customer = get_customer(customer_id, lock=True)
+    customer = get_customer(customer_id)
     data = assign_owner(data, Customer, "customers:reassign", current_owner=customer.owner_id)
     errors: dict = {}
     changes: dict[str, list] = {}

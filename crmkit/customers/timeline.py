@@ -76,7 +76,7 @@ def _check_lines(lines, errors: dict) -> list[dict]:
 def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> Interaction:
     """Append an interaction. With ``external_id`` it is idempotent per source: recording the
     same one again returns the first and changes nothing."""
-    customer = get_customer(customer_id, lock=True)
+    customer = get_customer(customer_id)
     external_id = data.get("external_id")
     if external_id:
         existing = Interaction.get_or_none((Interaction.source == source)
