@@ -22,7 +22,8 @@ from crmkit.db import utcnow
 from crmkit_loyalty import ledger
 from crmkit_loyalty.members import enrol, find_member
 from crmkit_loyalty.models import Allocation, EarnRule, Member, Programme, Tier, Transaction
-from crmkit_loyalty.programmes import active_programmes, available_at_for, expires_at_for
+from crmkit_loyalty.programmes import (active_programmes, available_at_for, expires_at_for,
+                                        running_at)
 
 D = decimal.Decimal
 ZERO, ONE = D(0), D(1)
@@ -44,12 +45,12 @@ def first_purchase_key(member_id: int) -> str:
 
 @dataclass
 class RuleBook:
-    """A programme's rules in force at one moment, indexed for earning."""
+    """A programme's purchase rules in force at one moment, indexed for earning (interaction
+    rules are looked up by type: :func:`interaction_rules`)."""
 
     spend: dict[str, EarnRule] = field(default_factory=dict)
     products: dict[str, decimal.Decimal] = field(default_factory=dict)
     categories: dict[str, decimal.Decimal] = field(default_factory=dict)
-    interactions: dict[str, EarnRule] = field(default_factory=dict)
     first_purchase: EarnRule | None = None
 
     @property
@@ -75,8 +76,6 @@ def rule_book(rules: list[EarnRule], at: dt.datetime) -> RuleBook:
         elif rule.kind == "category":
             book.categories[rule.match] = max(rule.multiplier,
                                               book.categories.get(rule.match, ZERO))
-        elif rule.kind == "interaction":
-            book.interactions[rule.match] = rule
         elif rule.kind == "first_purchase":
             book.first_purchase = rule
     return book
@@ -179,13 +178,25 @@ def tier_multiplier(member: Member) -> decimal.Decimal:
 def on_interaction(interaction: Interaction, now: dt.datetime | None = None) -> None:
     """Earn or reverse for every programme running when the interaction happened."""
     now = now or utcnow()
+    if interaction.type not in ("purchase", "refund"):
+        # Calls and emails are most of a timeline and earn nothing: one query finds the rules.
+        for rule in interaction_rules(interaction.type, interaction.occurred_at):
+            earn_from_interaction(rule.programme, rule, interaction, now)
+        return
     for programme in active_programmes(interaction.occurred_at):
         if interaction.type == "purchase":
             earn_from_purchase(programme, interaction, now)
-        elif interaction.type == "refund":
-            reverse_refund(programme, interaction, now)
         else:
-            earn_from_interaction(programme, interaction, now)
+            reverse_refund(programme, interaction, now)
+
+
+def interaction_rules(kind: str, at: dt.datetime) -> list[EarnRule]:
+    """Interaction rules for ``kind`` in force at ``at``, in programmes running then."""
+    rules = (EarnRule.select(EarnRule, Programme).join(Programme)
+             .where((EarnRule.kind == "interaction") & (EarnRule.match == kind)
+                    & (EarnRule.active == True) & running_at(at))  # noqa: E712
+             .order_by(EarnRule.id))
+    return [rule for rule in rules if _in_force(rule, at)]
 
 
 def _credit_kwargs(programme: Programme, interaction: Interaction, now: dt.datetime,
@@ -242,13 +253,9 @@ def earn_from_purchase(programme: Programme, interaction: Interaction,
     return made
 
 
-def earn_from_interaction(programme: Programme, interaction: Interaction,
+def earn_from_interaction(programme: Programme, rule: EarnRule, interaction: Interaction,
                           now: dt.datetime) -> Transaction | None:
     """Points for a review, a visit, a survey: whatever an interaction rule names."""
-    book = rule_book(programme_rules(programme), interaction.occurred_at)
-    rule = book.interactions.get(interaction.type)
-    if rule is None:
-        return None
     member = find_member(programme, interaction.customer_id)
     if member is None or member.status != "active":
         return None  # only purchases enrol: a visit alone does not make a member

@@ -81,12 +81,16 @@ def update_programme(programme: Programme, data: Mapping) -> Programme:
     return programme
 
 
+def running_at(at: dt.datetime):
+    """Condition: the programme is switched on and ``at`` lies in its active window."""
+    return ((Programme.active == True)  # noqa: E712
+            & (Programme.starts_at.is_null() | (Programme.starts_at <= at))
+            & (Programme.ends_at.is_null() | (Programme.ends_at > at)))
+
+
 def active_programmes(at: dt.datetime) -> list[Programme]:
     """Programmes that earn at ``at`` (the time a purchase happened)."""
-    return list(Programme.select().where(
-        (Programme.active == True)  # noqa: E712
-        & (Programme.starts_at.is_null() | (Programme.starts_at <= at))
-        & (Programme.ends_at.is_null() | (Programme.ends_at > at))).order_by(Programme.id))
+    return list(Programme.select().where(running_at(at)).order_by(Programme.id))
 
 
 # -- policies -------------------------------------------------------------------------------------

@@ -113,3 +113,13 @@ def test_scheduled_jobs_evaluate_due_programmes_and_expire(api, app):
     from crmkit.registry import collect_jobs
     assert [(plugin, job.name) for plugin, job in collect_jobs(jobs) if plugin == "loyalty"] == [
         ("loyalty", "expire-points"), ("loyalty", "evaluate-tiers")]
+
+
+def test_the_api_is_documented(api):
+    spec = api.client.get("/openapi.json").json
+    paths = [p for p in spec["paths"] if p.startswith("/api/v1/loyalty/")]
+    assert "/api/v1/loyalty/members/{member_id}/redemptions" in paths
+    assert "/api/v1/loyalty/vouchers/{code}/consume" in paths
+    assert len(paths) >= 20
+    statement = spec["components"]["schemas"]["StatementOut"]["properties"]
+    assert {"balance", "available", "pending", "expiring_soon", "tier", "history"} <= set(statement)
