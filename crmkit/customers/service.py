@@ -231,13 +231,15 @@ def create_customer(data: dict, source: str = "api") -> Customer:
     customer.save()
     set_tags(customer.id, data.get("tags") or [])
     custom_fields.save_values(ENTITY, customer.id, new.custom)
-    emit("customer.created", {"customer": customer_summary(customer), "source": source},
-         subject=ENTITY, subject_id=customer.id)
     audit.record("create", ENTITY, customer.id, changes=audit.diff(None, customer_record_for_audit(
         customer)), detail={"source": source})
     pm = _pm()
     if pm is not None:
         pm.hook.customer_created(customer=customer)
+    # Emitted last: emitting holds the feed lock until commit, so row locks that plugins take in
+    # their hooks must come first or two transactions can deadlock on PostgreSQL.
+    emit("customer.created", {"customer": customer_summary(customer), "source": source},
+         subject=ENTITY, subject_id=customer.id)
     return customer
 
 
@@ -308,13 +310,13 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     if "tags" in data:
         set_tags(customer.id, data["tags"])
     custom_fields.save_values(ENTITY, customer.id, custom)
-    emit("customer.updated", {"customer": customer_summary(customer), "changes": changes},
-         subject=ENTITY, subject_id=customer.id)
     if changes:
         audit.record("update", ENTITY, customer.id, changes=changes)
     pm = _pm()
     if pm is not None:
         pm.hook.customer_updated(customer=customer, changes=changes)
+    emit("customer.updated", {"customer": customer_summary(customer), "changes": changes},
+         subject=ENTITY, subject_id=customer.id)  # last: see create_customer
     return customer, changes
 
 

@@ -88,12 +88,14 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
     if values["type"] == "purchase" and customer.status in _BECOMES_ACTIVE:
         (Customer.update(status="active", updated_at=utcnow())
          .where(Customer.id == customer.id).execute())
-    emit("interaction.recorded", interaction_dict(interaction), subject="customer",
-         subject_id=customer.id)
     audit.record("create", "interaction", interaction.id, detail={
         "customer_id": customer.id, "type": values["type"], "source": source})
     if has_app_context():
         current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
+    # Emitted last: emitting holds the feed lock until commit, and the hook above may take row
+    # locks (loyalty locks the member); lock order must be rows first, then the feed.
+    emit("interaction.recorded", interaction_dict(interaction), subject="customer",
+         subject_id=customer.id)
     return interaction
 
 
