@@ -105,8 +105,7 @@ def floor_sql(club, tiers, as_of: dt.datetime) -> list[str]:
         return value.strftime("%Y-%m-%d %H:%M:%S")
 
     this_start, prev_start = stamp(dt.datetime(y, 1, 1)), stamp(dt.datetime(y - 1, 1, 1))
-    now, kept_now, kept_prev = stamp(as_of), stamp(dt.datetime(y + 2, 1, 1)), \
-        stamp(dt.datetime(y + 1, 1, 1))
+    now = stamp(as_of)
     best = ("MAX(COALESCE(now_v, 0), COALESCE(prev_v, 0))" if sqlite
             else "GREATEST(COALESCE(now_v, 0), COALESCE(prev_v, 0))")
     ranked = " ".join(f"WHEN {best} >= {t.threshold:f} THEN {t.id}"

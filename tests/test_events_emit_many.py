@@ -1,10 +1,11 @@
-"""``emit_many``: many events of one type in multi-row INSERTs, the same as emit would write."""
+"""``emit_many`` (many events of one type in multi-row INSERTs, the same as emit would write)
+and ``take_turn`` (queue for the feed before taking row locks)."""
 import decimal
 
 import pytest
 
 from crmkit.db import write_transaction
-from crmkit.events import Event, emit, emit_many
+from crmkit.events import Event, emit, emit_many, take_turn
 
 
 def feed(client):
@@ -42,3 +43,11 @@ def test_emit_many_rolls_back_with_the_transaction_and_checks_its_input(app, db)
             emit_many("loyalty.tier.changed", [(1, [1])])
     assert emit_many("loyalty.tier.changed", []) == 0
     assert Event.select().count() == 0
+
+
+def test_take_turn_before_row_locks_then_emit(app, db):
+    with write_transaction():
+        take_turn()
+        take_turn()  # again in the same transaction: free
+        emit("loyalty.points.adjusted", {"points": 5})
+    assert Event.select().count() == 1

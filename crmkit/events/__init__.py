@@ -6,6 +6,7 @@ The envelope is described in ``docs/events.md``.
 """
 from crmkit.events.feed import Cursor, envelope, read_feed
 from crmkit.events.models import Event, EventConsumer
-from crmkit.events.outbox import emit, emit_many
+from crmkit.events.outbox import emit, emit_many, take_turn
 
-__all__ = ["Cursor", "Event", "EventConsumer", "emit", "emit_many", "envelope", "read_feed"]
+__all__ = ["Cursor", "Event", "EventConsumer", "emit", "emit_many", "envelope", "read_feed",
+           "take_turn"]

@@ -120,9 +120,8 @@ def emit_many(event_type: str, events, *, subject: str | None = None,
         if not pending:
             return
         rows = len(pending) // len(_COLUMNS)
-        if not is_sqlite() and written == 0:
-            # The same turn emit takes (see _insert_sql), once for the whole transaction.
-            database.execute_sql(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
+        if written == 0:
+            take_turn()  # the turn emit takes (see _insert_sql), once for the transaction
         one = "(" + ", ".join([database.obj.param] * len(_COLUMNS)) + ")"
         columns = ", ".join(f'"{name}"' for name in _COLUMNS)
         database.execute_sql(f'INSERT INTO "{Event._meta.table_name}" ({columns}) VALUES '
@@ -143,6 +142,21 @@ def emit_many(event_type: str, events, *, subject: str | None = None,
 
 
 FEED_LOCK = 7_263_510_938  # advisory lock key of the event feed (any constant of our own)
+
+
+def take_turn() -> None:
+    """Queue for the event feed now (PostgreSQL; SQLite serialises writers by itself).
+
+    ``emit`` takes the turn with a transaction's first event and holds it to the commit. A
+    transaction that locks rows first and emits afterwards can deadlock with one that emitted
+    first and then wants those rows (a purchase is recorded, its event emitted, then a plugin
+    locks the buyer's points balance). Calling this before taking row locks keeps one order:
+    the feed's turn first, rows second. Taking it again in the same transaction is free.
+    """
+    if not is_sqlite():
+        database.execute_sql(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
+
+
 _COLUMNS = ("uuid", "type", "schema_version", "occurred_at", "subject", "subject_id", "payload")
 _SQL: dict[bool, str] = {}
 

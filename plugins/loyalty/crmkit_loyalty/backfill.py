@@ -28,10 +28,12 @@ from peewee import SQL, Value, fn
 
 from crmkit.customers.models import Customer, Interaction
 from crmkit.db import database, is_sqlite, utcnow, write_transaction
+from crmkit.events import take_turn
 from crmkit_loyalty import earn, ledger
 from crmkit_loyalty.members import member_number_sql
 from crmkit_loyalty.models import Lot, Member, Programme, Referral, Tier, TierChange, Transaction
-from crmkit_loyalty.programmes import available_at_for, entry_tier, expires_at_for
+from crmkit_loyalty.programmes import entry_tier, expires_at_for
+from crmkit_loyalty.referrals import reward_referral
 
 D = decimal.Decimal
 _FOUR_PLACES = D("0.0001")
@@ -253,8 +255,16 @@ def _backfill(programme: Programme, *, since: dt.datetime | None = None,
                 break
             _lock([m[0] for m in members])
             first, last_customer = members[0][1], members[-1][1]
-            _backfill_batch(programme, members, condition, first, last_customer, rules,
-                            fixed_book, multipliers, now, result)
+            referred = _backfill_batch(programme, members, condition, first, last_customer,
+                                       rules, fixed_book, multipliers, now, result)
+        # Referral rewards emit events: each in a transaction of its own that queues for the
+        # feed before it locks anyone (a batch holding thousands of member locks must not wait
+        # for the feed's turn behind a purchase that waits for one of those members).
+        for member_id, interaction_id in referred:
+            with write_transaction():
+                take_turn()
+                reward_referral(programme, ledger.lock_member(member_id),
+                                Interaction.get_by_id(interaction_id), now)
         if progress is not None:
             progress(result)
     if evaluate:
@@ -265,7 +275,9 @@ def _backfill(programme: Programme, *, since: dt.datetime | None = None,
 
 
 def _backfill_batch(programme, members, condition, first_customer, last_customer, rules,
-                    fixed_book, multipliers, now, result) -> None:
+                    fixed_book, multipliers, now, result) -> list[tuple[int, int]]:
+    """One batch in the caller's transaction; returns (member, first purchase) pairs whose
+    referral is now due."""
     by_customer = {customer: (member_id, tier_id, first_at, owed)
                    for member_id, customer, tier_id, first_at, owed in members}
     earned = Transaction.select(SQL("1")).where((Transaction.programme == programme.id)
@@ -330,17 +342,18 @@ def _backfill_batch(programme, members, condition, first_customer, last_customer
     (Member.update({Member.points_balance: Member.points_balance + totals.c.total,
                     Member.updated_at: created})
      .from_(totals).where(Member.id == totals.c.member_id).execute())
-    _first_purchases(programme, firsts, now)
+    referred = _first_purchases(programme, firsts)
     _refunds(programme, first_customer, last_customer, now, result)
     for member_id, *_rest in (m for m in members if m[4] > 0):
         ledger.settle_owed(ledger.lock_member(member_id), now)
+    return referred
 
 
-def _first_purchases(programme: Programme, firsts: dict, now: dt.datetime) -> None:
-    """Mark the batch's first purchases (their bonuses are in the bulk rows already) and reward
-    pending referrals through the live code (few members)."""
+def _first_purchases(programme: Programme, firsts: dict) -> list[tuple[int, int]]:
+    """Mark the batch's first purchases (their bonuses are in the bulk rows already); returns
+    the (member, first purchase) pairs with a pending referral."""
     if not firsts:
-        return
+        return []
     pairs = [(_db_time(at), member_id) for member_id, (_i, at) in firsts.items()]
     if is_sqlite():
         database.cursor().executemany(
@@ -357,10 +370,7 @@ def _first_purchases(programme: Programme, firsts: dict, now: dt.datetime) -> No
                     .where((Referral.programme == programme.id) & (Referral.status == "pending")
                            & (Member.programme == programme.id)
                            & Member.id.in_(list(firsts))).tuples())
-    from crmkit_loyalty.referrals import reward_referral
-    for _customer_id, member_id in referred:
-        purchase = Interaction.get_by_id(firsts[member_id][0])
-        reward_referral(programme, ledger.lock_member(member_id), purchase, now)
+    return [(member_id, firsts[member_id][0]) for _customer, member_id in referred]
 
 
 def _refunds(programme: Programme, first_customer: int, last_customer: int, now: dt.datetime,

@@ -9,6 +9,11 @@ Callers lock the member first (:func:`lock_member`): on PostgreSQL a row lock, o
 transaction already holds the database. Everything that changes a member's lots or balance does
 so under that lock, so a debit's plan (which lots, how much) cannot be invalidated before it is
 written; the conditional UPDATEs are the second line of defence.
+
+Lock order on PostgreSQL, in every loyalty path: the event feed's turn
+(``crmkit.events.take_turn``, because a transaction that emits holds it to its commit), then a
+reward's stock, then members in id order. Paths that never emit (the expiry job, a backfill
+batch) skip the turn: they never wait for it while holding members.
 """
 from __future__ import annotations
 

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 from crmkit.db import database, utcnow
 from crmkit.errors import Conflict, NotFound, ValidationError
-from crmkit.events import emit
+from crmkit.events import emit, take_turn
 from crmkit_loyalty import ledger
 from crmkit_loyalty.members import get_member
-from crmkit_loyalty.models import Member, Programme, Redemption, Reward, Tier
+from crmkit_loyalty.models import Member, Programme, Redemption, Reward, Tier, Transaction
 
 _VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: 16 of them hold 79 bits
 _VOUCHER_GROUPS = 4
@@ -117,13 +117,14 @@ def redeem(member_id: int, reward_id: int, now: dt.datetime | None = None,
     """Spend points on a reward and issue its voucher; 409 without enough points or stock."""
     now = now or utcnow()
     with database.atomic():
+        # Lock order everywhere: the event feed's turn, the reward's stock, the member.
+        take_turn()
         member = get_member(member_id)
         reward = get_reward(reward_id)
         refusal = _eligible(member, reward)
         if refusal:
             raise Conflict(refusal)
         if reward.stock is not None:
-            # Stock first, members second, in every path: one lock order, no deadlocks.
             took = (Reward.update(stock=Reward.stock - 1)
                     .where((Reward.id == reward.id) & (Reward.stock >= 1)).execute())
             if not took:
@@ -139,11 +140,11 @@ def redeem(member_id: int, reward_id: int, now: dt.datetime | None = None,
                           what=f"Reward {reward.name!r}")
         Redemption.update(transaction=tx.id).where(Redemption.id == redemption.id).execute()
         redemption.transaction = tx
-    emit("loyalty.reward.redeemed", {
-        "redemption_id": redemption.id, "member_id": member.id, "reward_id": reward.id,
-        "reward": reward.name, "points": reward.points_cost, "expires_at": redemption.expires_at},
-        subject="customer", subject_id=member.customer_id)
-    _record_on_timeline(member, reward, redemption, now)
+        emit("loyalty.reward.redeemed", {
+            "redemption_id": redemption.id, "member_id": member.id, "reward_id": reward.id,
+            "reward": reward.name, "points": reward.points_cost,
+            "expires_at": redemption.expires_at}, subject="customer", subject_id=member.customer_id)
+        _record_on_timeline(member, reward, redemption, now)
     return redemption
 
 
@@ -174,6 +175,7 @@ def cancel_redemption(redemption_id: int, now: dt.datetime | None = None) -> Red
     to the reward."""
     now = now or utcnow()
     with database.atomic():
+        take_turn()
         redemption = get_redemption(redemption_id)
         reward = Reward.get_by_id(redemption.reward_id)
         cancelled = (Redemption.update(status="cancelled", cancelled_at=now)
@@ -185,12 +187,12 @@ def cancel_redemption(redemption_id: int, now: dt.datetime | None = None) -> Red
         if reward.stock is not None:
             Reward.update(stock=Reward.stock + 1).where(Reward.id == reward.id).execute()
         member = ledger.lock_member(redemption.member_id)
-        debit_tx = ledger.Transaction.get_by_id(redemption.transaction_id)
+        debit_tx = Transaction.get_by_id(redemption.transaction_id)
         ledger.restore(member, debit_tx, cause="redemption_cancelled", now=now,
                        redemption_id=redemption.id)
-    emit("loyalty.reward.cancelled", {"redemption_id": redemption.id, "member_id": member.id,
-                                      "points": redemption.points},
-         subject="customer", subject_id=member.customer_id)
+        emit("loyalty.reward.cancelled", {"redemption_id": redemption.id,
+                                          "member_id": member.id, "points": redemption.points},
+             subject="customer", subject_id=member.customer_id)
     return get_redemption(redemption.id)
 
 
@@ -222,6 +224,7 @@ def consume_voucher(code: str, reference: str | None = None,
                     now: dt.datetime | None = None) -> Redemption:
     """Use a voucher once; a second use, a cancelled or an expired voucher is a 409."""
     now = now or utcnow()
+    take_turn()  # consuming emits: the feed's turn before the voucher's row lock
     redemption = _voucher(code)
     used = (Redemption.update(status="consumed", consumed_at=now, consumed_reference=reference)
             .where((Redemption.id == redemption.id) & (Redemption.status == "issued")
@@ -266,5 +269,5 @@ def redemption_dict(r: Redemption, now: dt.datetime | None = None) -> dict:
 
 
 __all__ = ["cancel_redemption", "check_voucher", "consume_voucher", "create_reward",
-           "expire_vouchers", "get_member", "list_redemptions", "list_rewards", "redeem",
-           "update_reward"]
+           "expire_vouchers", "get_redemption", "get_reward", "list_redemptions", "list_rewards",
+           "redeem", "redemption_dict", "update_reward", "voucher_code"]

@@ -114,10 +114,14 @@ def test_one_idempotency_key_redeems_once_however_many_retries_race(api, app, se
     check_books(app)
 
 
-def test_redemptions_race_with_earning_and_expiry(api, app, setup):
-    """Purchases earning, redemptions spending and the expiry job all at once: the books agree."""
+def test_redemptions_race_with_earning_expiry_and_tier_evaluation(api, app, setup):
+    """Purchases earning (and upgrading), redemptions spending, the expiry job and tier
+    evaluations all at once: nothing deadlocks, the books agree."""
     member, _, unlimited = setup
     customer_id = member["customer_id"]
+    tiers = f"/loyalty/programmes/{member['programme_id']}/tiers"
+    api.post(tiers, {"name": "Blue", "rank": 0, "threshold": "0"})
+    api.post(tiers, {"name": "Gold", "rank": 1, "threshold": "1200"})
 
     def request(client, i):
         if i % 4 == 0:
@@ -127,11 +131,15 @@ def test_redemptions_race_with_earning_and_expiry(api, app, setup):
 
     from crmkit import db
     from crmkit_loyalty.jobs import expire_points
+    from crmkit_loyalty.models import Programme
+    from crmkit_loyalty.tiers import evaluate_tiers
 
     def expiry():
         with app.app_context(), db.connection():
             for _ in range(5):
                 expire_points()
+                with db.write_transaction():
+                    evaluate_tiers(Programme.get_by_id(member["programme_id"]))
 
     sweeper = threading.Thread(target=expiry)
     sweeper.start()
@@ -140,6 +148,7 @@ def test_redemptions_race_with_earning_and_expiry(api, app, setup):
     spent = sum(1 for status, body in answers if status == 201 and "voucher_code" in body)
     earned = THREADS // 4
     assert all(status in (201, 409) for status, _ in answers), answers
-    balance = api.get(f"/loyalty/members/{member['id']}")["points_balance"]
-    assert balance == 1000 + 100 * earned - 100 * spent >= 0
+    after = api.get(f"/loyalty/members/{member['id']}")
+    assert after["points_balance"] == 1000 + 100 * earned - 100 * spent >= 0
+    assert after["tier"]["name"] == "Gold"  # 1000 + 400 qualifying points this year
     check_books(app)
