@@ -7,11 +7,22 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 import peewee
 from playhouse import db_url
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-database = peewee.DatabaseProxy()
+
+
+class _DatabaseProxy(peewee.DatabaseProxy):
+    def savepoint(self):
+        # peewee's proxy builds a plain savepoint itself; ours must come from the database so
+        # that rolling one back also forgets the writes queued inside it (QueuedWrites).
+        return self.obj.savepoint()
+
+
+database = _DatabaseProxy()
 
 
 class BaseModel(peewee.Model):
@@ -71,6 +82,73 @@ class UTCDateTimeField(peewee.DateTimeField):
         return value
 
 
+class _QueueingSavepoint(peewee._savepoint):
+    """A savepoint that, rolled back, also forgets the writes queued since it began."""
+
+    def _begin(self):
+        super()._begin()
+        self.mark = len(self.db.queued_writes())
+
+    def rollback(self, begin=True):
+        del self.db.queued_writes()[self.mark:]
+        super().rollback(begin)
+
+
+class QueuedWrites:
+    """Database mixin: rows a transaction writes only at its commit.
+
+    The outbox queues its event rows here (``crmkit.events.emit``): they are written by
+    ``write_queued`` just before COMMIT, so a transaction takes the event feed's turn for the
+    last moment of its life instead of from its first event on, and a rolled-back transaction
+    or savepoint takes its queued rows with it without ever having sent them.
+    """
+
+    # Set by crmkit.events.outbox: writes a list of queued items in the current transaction.
+    write_items = None
+
+    def queued_writes(self) -> list | None:
+        """The current transaction's queue (None outside a transaction)."""
+        state = self._state
+        if not state.transactions:
+            return None
+        top = state.transactions[0]
+        queued = getattr(state, "queued", None)
+        if queued is None or queued[0] is not top:  # a new transaction: a new queue
+            queued = state.queued = (top, [])
+        return queued[1]
+
+    def write_queued(self) -> None:
+        """Write what the current transaction has queued, now (before reading it back)."""
+        queued = getattr(self._state, "queued", None)
+        if queued and queued[1]:
+            items = list(queued[1])
+            queued[1].clear()
+            QueuedWrites.write_items(items)
+
+    def commit(self):
+        self.write_queued()
+        super().commit()
+
+    def rollback(self):
+        self._state.queued = None
+        super().rollback()
+
+    def savepoint(self):
+        return _QueueingSavepoint(self)
+
+
+class SqliteDatabase(QueuedWrites, PooledSqliteDatabase):
+    pass
+
+
+class MemorySqliteDatabase(QueuedWrites, peewee.SqliteDatabase):
+    """An in-memory database lives in its one connection: nothing to pool."""
+
+
+class PostgresqlDatabase(QueuedWrites, PooledPostgresqlDatabase):
+    pass
+
+
 def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,
                   pool_size: int = 20) -> peewee.Database:
     """Create (not connect) the database named by ``url``.
@@ -81,10 +159,11 @@ def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,
     request then has to recreate (measured: ~560 us of a ~600 us health check).
     """
     if url.startswith("sqlite"):
-        if ":memory:" not in url and not url.startswith("sqlite+pool"):
-            url = "sqlite+pool" + url[len("sqlite"):]
-        return db_url.connect(
-            url,
+        pool = {} if ":memory:" in url else {
+            "max_connections": None,  # SQLite connections are cheap; the lock is the limit
+            "stale_timeout": 300}
+        return _connect(
+            MemorySqliteDatabase if ":memory:" in url else SqliteDatabase, url,
             pragmas={
                 "journal_mode": "wal",
                 "foreign_keys": 1,
@@ -92,17 +171,25 @@ def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,
                 "synchronous": "normal",
             },
             timeout=sqlite_busy_timeout_ms / 1000,
-            max_connections=None,  # SQLite connections are cheap; the lock is the limit
-            stale_timeout=300,
+            **pool,
             # The pool hands a connection to whichever thread asks next (worker threads, gunicorn
             # threads); only one thread holds it at a time, so sqlite3's same-thread check is moot.
             check_same_thread=False,
         )
     if url.startswith(("postgres://", "postgresql://", "postgres+pool://", "postgresql+pool://")):
-        scheme, rest = url.split("://", 1)
-        return db_url.connect(f"{scheme.split('+')[0]}+pool://{rest}", prefer_psycopg3=True,
-                              max_connections=pool_size, stale_timeout=300)
+        return _connect(PostgresqlDatabase, url, prefer_psycopg3=True,
+                        max_connections=pool_size, stale_timeout=300)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+def _connect(database_class, url: str, **params) -> peewee.Database:
+    """What ``playhouse.db_url.connect`` does, with our own database classes."""
+    parsed = urlparse(url)
+    arguments = db_url.parseresult_to_dict(parsed)
+    if not arguments.get("database"):
+        raise ValueError(f"{url!r} names no database (SQLite files take three slashes: "
+                         "sqlite:///path)")
+    return database_class(**{**arguments, **params})
 
 
 def init_database(url: str, sqlite_busy_timeout_ms: int = 5000,

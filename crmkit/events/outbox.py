@@ -13,13 +13,17 @@ import os
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from crmkit.db import database, is_sqlite, utcnow
+import peewee
+
+from crmkit.db import QueuedWrites, database, is_sqlite, utcnow
 from crmkit.events.models import Event
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TYPE_LENGTH = 100
+_CHECKED_TYPES: set[str] = set()  # types already found well-formed: emit runs in every write
 
 
 def _json_default(value: Any) -> Any:
@@ -69,8 +73,23 @@ def check_event_type(event_type: str) -> None:
                          f"{MAX_TYPE_LENGTH} characters)")
 
 
+@dataclass(eq=False)
+class Emitted:
+    """An event ``emit`` has queued: ``id`` (its feed position) is set when it is written, at the
+    transaction's commit (or at once outside a transaction)."""
+
+    uuid: uuid.UUID
+    type: str
+    schema_version: int
+    occurred_at: dt.datetime
+    subject: str | None
+    subject_id: str | None
+    payload: str  # canonical JSON
+    id: int | None = None
+
+
 def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_id=None,
-         schema_version: int = 1) -> Event:
+         schema_version: int = 1) -> Emitted:
     """Record a domain event in the caller's transaction and return it.
 
     ``event_type`` is dotted (``customer.created``; plugins start with their name:
@@ -80,25 +99,43 @@ def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_
     payload of a type changes incompatibly.
 
     Call it inside the transaction that makes the change (every API write request is one); when
-    that transaction rolls back, the event is gone too.
+    that transaction (or the savepoint around the call) rolls back, the event is gone too. The
+    row is written just before the transaction commits: see :class:`crmkit.db.QueuedWrites`.
     """
-    check_event_type(event_type)
+    if event_type not in _CHECKED_TYPES:
+        check_event_type(event_type)
+        _CHECKED_TYPES.add(event_type)
     if not isinstance(payload, dict):
         raise TypeError(f"event payload must be a dict, got {type(payload).__name__}")
-    row = {
-        "uuid": uuid7(),
-        "type": event_type,
-        "schema_version": int(schema_version),
-        "occurred_at": utcnow(),
-        "subject": subject,
-        "subject_id": None if subject_id is None else str(subject_id),
-        "payload": dumps(payload),
-    }
-    event = Event(**row)
-    params = [getattr(Event, name).db_value(row[name]) for name in _COLUMNS]
-    cursor = database.execute_sql(_insert_sql(), params)
-    event.id = cursor.lastrowid if is_sqlite() else cursor.fetchone()[0]
+    event = Emitted(uuid7(), event_type, int(schema_version), utcnow(), subject,
+                    None if subject_id is None else str(subject_id), dumps(payload))
+    queue = database.obj.queued_writes()
+    if queue is None:
+        write_events([event])
+    else:
+        queue.append(event)
     return event
+
+
+def write_events(events: list[Emitted]) -> None:
+    """Insert queued events in the current transaction, in the order they were emitted."""
+    sql = _insert_sql()
+    sqlite = is_sqlite()
+    uuid_value, time_value = Event.uuid.db_value, Event.occurred_at.db_value
+    with peewee.__exception_wrapper__:
+        connection = database.connection()
+        for event in events:
+            params = (uuid_value(event.uuid), event.type, event.schema_version,
+                      time_value(event.occurred_at), event.subject, event.subject_id,
+                      event.payload)
+            cursor = connection.execute(sql, params)
+            event.id = cursor.lastrowid if sqlite else cursor.fetchone()[0]
+
+
+def flush() -> None:
+    """Write the events this transaction has queued now, so a query in the same transaction
+    sees them (the commit writes them anyway)."""
+    database.obj.write_queued()
 
 
 def emit_many(event_type: str, events, *, subject: str | None = None,
@@ -111,17 +148,18 @@ def emit_many(event_type: str, events, *, subject: str | None = None,
     members) where one round trip per event would cost more than the work itself.
     """
     check_event_type(event_type)
+    flush()  # events emitted earlier in the transaction keep their place before these
     converters = [getattr(Event, name).db_value for name in _COLUMNS]
     pending: list = []
     written = 0
 
-    def flush():
+    def send():
         nonlocal written
         if not pending:
             return
         rows = len(pending) // len(_COLUMNS)
         if written == 0:
-            take_turn()  # the turn emit takes (see _insert_sql), once for the transaction
+            take_turn()  # the turn emit takes at commit (see _insert_sql), held from here on
         one = "(" + ", ".join([database.obj.param] * len(_COLUMNS)) + ")"
         columns = ", ".join(f'"{name}"' for name in _COLUMNS)
         database.execute_sql(f'INSERT INTO "{Event._meta.table_name}" ({columns}) VALUES '
@@ -136,8 +174,8 @@ def emit_many(event_type: str, events, *, subject: str | None = None,
                None if subject_id is None else str(subject_id), dumps(payload))
         pending.extend(convert(value) for convert, value in zip(converters, row))
         if len(pending) >= batch * len(_COLUMNS):
-            flush()
-    flush()
+            send()
+    send()
     return written
 
 
@@ -147,11 +185,12 @@ FEED_LOCK = 7_263_510_938  # advisory lock key of the event feed (any constant o
 def take_turn() -> None:
     """Queue for the event feed now (PostgreSQL; SQLite serialises writers by itself).
 
-    ``emit`` takes the turn with a transaction's first event and holds it to the commit. A
-    transaction that locks rows first and emits afterwards can deadlock with one that emitted
-    first and then wants those rows (a purchase is recorded, its event emitted, then a plugin
-    locks the buyer's points balance). Calling this before taking row locks keeps one order:
-    the feed's turn first, rows second. Taking it again in the same transaction is free.
+    Event writers take turns so that ids follow commit order (see :mod:`crmkit.events.feed`).
+    ``emit`` takes the turn only at its transaction's commit, when its queued rows are written,
+    so the turn is the last lock such a transaction asks for and it never waits for a row while
+    holding it. ``emit_many`` and this function take it at once and hold it to the commit: call
+    them before taking row locks, never after, or a transaction holding those rows and waiting
+    at its commit for the turn deadlocks with this one. Taking it again is free.
     """
     if not is_sqlite():
         database.execute_sql(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
@@ -173,10 +212,13 @@ def _insert_sql() -> str:
         if sqlite:
             _SQL[sqlite] = f"INSERT INTO {table} ({columns}) VALUES ({values})"
         else:
-            # Event writers take turns from their first event to their commit, so ids are
+            # Event writers take turns from writing their events to their commit, so ids are
             # handed out in commit order and a feed reader never steps past a late commit
             # (crmkit.events.feed). The lock goes with the INSERT: one round trip.
             _SQL[sqlite] = (f"INSERT INTO {table} ({columns}) SELECT {values} "
                             f"FROM (SELECT pg_advisory_xact_lock({FEED_LOCK})) AS turn "
                             f'RETURNING "id"')
     return _SQL[sqlite]
+
+
+QueuedWrites.write_items = staticmethod(write_events)

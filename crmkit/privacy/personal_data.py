@@ -75,6 +75,8 @@ def erase_person(customer: Customer) -> dict[str, Any]:
     CustomerEmail.delete().where(CustomerEmail.customer == customer.id).execute()
     CustomerPhone.delete().where(CustomerPhone.customer == customer.id).execute()
     custom_fields.delete_values("customer", customer.id)
+    from crmkit.customers.not_duplicates import forget
+    marks_removed = forget(customer.id)
     (Interaction.update(summary=None, payload=None, actor=None)
      .where(Interaction.customer == customer.id).execute())
     refreshed = Customer.get_by_id(customer.id)
@@ -83,7 +85,8 @@ def erase_person(customer: Customer) -> dict[str, Any]:
     # The event feed holds copies of the person's data (customer.created carries name and email).
     # Deliveries already made cannot be recalled, but the feed must not keep serving them.
     from crmkit.events import Event
-    from crmkit.events.outbox import dumps
+    from crmkit.events.outbox import dumps, flush
+    flush()  # events this transaction has queued (a plugin's, say) are redacted too
     events_redacted = (Event.update(payload=dumps({"erased": True, "pseudonym": pseudonym}))
                        .where((Event.subject == "customer")
                               & (Event.subject_id == str(customer.id)))
@@ -94,7 +97,8 @@ def erase_person(customer: Customer) -> dict[str, Any]:
                           for name, value in before.items() if value is not None},
                  detail={"pseudonym": pseudonym, "plugins": plugins,
                          "consents_withdrawn": withdrawn, "audit_records_redacted": redacted,
-                         "events_redacted": events_redacted})
+                         "events_redacted": events_redacted,
+                         "not_duplicate_marks_removed": marks_removed})
     from crmkit.events import emit
     emit("customer.erased", {"customer_id": customer.id, "pseudonym": pseudonym},
          subject="customer", subject_id=customer.id)

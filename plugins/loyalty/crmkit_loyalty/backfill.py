@@ -28,7 +28,6 @@ from peewee import SQL, Value, fn
 
 from crmkit.customers.models import Customer, Interaction
 from crmkit.db import database, is_sqlite, utcnow, write_transaction
-from crmkit.events import take_turn
 from crmkit_loyalty import earn, ledger
 from crmkit_loyalty.members import member_number_sql
 from crmkit_loyalty.models import Lot, Member, Programme, Referral, Tier, TierChange, Transaction
@@ -257,12 +256,10 @@ def _backfill(programme: Programme, *, since: dt.datetime | None = None,
             first, last_customer = members[0][1], members[-1][1]
             referred = _backfill_batch(programme, members, condition, first, last_customer,
                                        rules, fixed_book, multipliers, now, result)
-        # Referral rewards emit events: each in a transaction of its own that queues for the
-        # feed before it locks anyone (a batch holding thousands of member locks must not wait
-        # for the feed's turn behind a purchase that waits for one of those members).
+        # Referral rewards emit events: each in a short transaction of its own, so a batch
+        # holding thousands of member locks never waits at its commit for the feed's turn.
         for member_id, interaction_id in referred:
             with write_transaction():
-                take_turn()
                 reward_referral(programme, ledger.lock_member(member_id),
                                 Interaction.get_by_id(interaction_id), now)
         if progress is not None:

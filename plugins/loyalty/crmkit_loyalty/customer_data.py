@@ -9,7 +9,6 @@ from typing import Any
 from peewee import JOIN, Value
 
 from crmkit.db import utcnow
-from crmkit.events import take_turn
 from crmkit_loyalty import ledger, tiers
 from crmkit_loyalty.models import (Lot, Member, Programme, Redemption, Referral, Tier, TierChange,
                                    Transaction)
@@ -128,7 +127,6 @@ def export(customer: Any) -> dict | None:
 def erase(customer: Any, pseudonym: str) -> None:
     """Close the person's memberships and drop what identifies them (the referral code, free-text
     notes); balances, the ledger and vouchers stay as financial records."""
-    take_turn()  # the kernel emits after this hook: the feed's turn before the members' rows
     ids = Member.select(Member.id).where(Member.customer_id == customer.id)
     Member.update(referral_code=None, status="erased", updated_at=utcnow()).where(
         Member.customer_id == customer.id).execute()
@@ -140,7 +138,6 @@ def merge(survivor: Any, merged: Any) -> None:
     """Fold the merged customer's memberships into the survivor's: a programme only the merged
     customer belongs to moves over; where both belong, the ledger, lots, vouchers, tier history
     and referrals move to the survivor's member and the balances add up."""
-    take_turn()  # the kernel emits after this hook: the feed's turn before the members' rows
     for member in Member.select().where(Member.customer_id == merged.id).order_by(Member.id):
         keeper = Member.get_or_none((Member.programme == member.programme_id)
                                     & (Member.customer_id == survivor.id))

@@ -19,7 +19,6 @@ from peewee import fn
 
 from crmkit.customers.models import Interaction
 from crmkit.db import utcnow
-from crmkit.events import take_turn
 from crmkit_loyalty import ledger
 from crmkit_loyalty.members import enrol, find_member
 from crmkit_loyalty.models import Allocation, EarnRule, Member, Programme, Tier, Transaction
@@ -182,16 +181,10 @@ def on_interaction(interaction: Interaction, now: dt.datetime | None = None) -> 
     if interaction.type not in ("purchase", "refund"):
         # Calls and emails are most of a timeline and earn nothing: one query finds the rules.
         rules = interaction_rules(interaction.type, interaction.occurred_at)
-        if rules:
-            take_turn()
         for rule in rules:
             earn_from_interaction(rule.programme, rule, interaction, now)
         return
     programmes = active_programmes(interaction.occurred_at)
-    if programmes:
-        # Earning emits (enrolment, referral, tier) and the kernel emits after this hook: the
-        # feed's turn is taken before any member's row lock, as every loyalty writer does.
-        take_turn()
     for programme in programmes:
         if interaction.type == "purchase":
             earn_from_purchase(programme, interaction, now)

@@ -10,10 +10,10 @@ transaction already holds the database. Everything that changes a member's lots 
 so under that lock, so a debit's plan (which lots, how much) cannot be invalidated before it is
 written; the conditional UPDATEs are the second line of defence.
 
-Lock order on PostgreSQL, in every loyalty path: the event feed's turn
-(``crmkit.events.take_turn``, because a transaction that emits holds it to its commit), then a
-reward's stock, then members in id order. Paths that never emit (the expiry job, a backfill
-batch) skip the turn: they never wait for it while holding members.
+Lock order on PostgreSQL, in every loyalty path: a reward's stock, then members in id order.
+The event feed's turn comes last, at commit, when the queued events are written
+(``crmkit.events.emit``); no loyalty path takes it early (``take_turn``, ``emit_many`` before
+row locks), so none waits for a member while holding the turn.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import peewee
 from crmkit.customers.service import get_customer
 from crmkit.db import is_sqlite, utcnow
 from crmkit.errors import Conflict, NotFound
-from crmkit.events import emit, take_turn
+from crmkit.events import emit
 from crmkit.pagination import Page, clamp_limit, keyset_page
 from crmkit_loyalty.models import Member, Programme, TierChange
 from crmkit_loyalty.programmes import entry_tier
@@ -61,7 +61,6 @@ def enrol(programme: Programme, customer_id: int, via: str = "api",
     existing = find_member(programme, customer_id)
     if existing is not None:
         return existing, False
-    take_turn()  # enrolling emits: the feed's turn before the new row holds its index entry
     get_customer(customer_id)  # 404 for unknown or merged-away customers
     tier = entry_tier(programme)
     Member.insert(programme=programme, customer_id=customer_id, enrolled_at=now,
@@ -138,7 +137,6 @@ def adjust_points(member_id: int, points: int, reason: str, actor: str | None = 
     from crmkit_loyalty import ledger
     from crmkit_loyalty.programmes import expires_at_for
     now = now or utcnow()
-    take_turn()  # the adjustment emits: the feed's turn before the member's row lock
     member = ledger.lock_member(get_member(member_id).id)
     if member.status != "active":
         raise Conflict(f"Member {member.member_number} is {member.status}.")

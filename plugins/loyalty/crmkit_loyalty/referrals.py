@@ -8,7 +8,7 @@ import datetime as dt
 from crmkit.customers.models import Interaction
 from crmkit.db import utcnow
 from crmkit.errors import Conflict, NotFound, ValidationError
-from crmkit.events import emit, take_turn
+from crmkit.events import emit
 from crmkit_loyalty import ledger
 from crmkit_loyalty.members import enrol
 from crmkit_loyalty.models import Member, Programme, Referral, Transaction
@@ -39,7 +39,6 @@ def refer(programme: Programme, code: str, customer_id: int,
           now: dt.datetime | None = None) -> Referral:
     """Record that the member with ``code`` referred ``customer_id`` (who is enrolled now)."""
     now = now or utcnow()
-    take_turn()  # this emits: the feed's turn before any row lock
     referrer = Member.get_or_none((Member.referral_code == (code or "").strip().upper())
                                   & (Member.programme == programme))
     if referrer is None or referrer.status != "active":

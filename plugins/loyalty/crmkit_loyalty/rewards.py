@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from crmkit.db import database, utcnow
 from crmkit.errors import Conflict, NotFound, ValidationError
-from crmkit.events import emit, take_turn
+from crmkit.events import emit
 from crmkit_loyalty import ledger
 from crmkit_loyalty.members import get_member
 from crmkit_loyalty.models import Member, Programme, Redemption, Reward, Tier, Transaction
@@ -117,8 +117,7 @@ def redeem(member_id: int, reward_id: int, now: dt.datetime | None = None,
     """Spend points on a reward and issue its voucher; 409 without enough points or stock."""
     now = now or utcnow()
     with database.atomic():
-        # Lock order everywhere: the event feed's turn, the reward's stock, the member.
-        take_turn()
+        # Lock order everywhere: the reward's stock, then the member.
         member = get_member(member_id)
         reward = get_reward(reward_id)
         refusal = _eligible(member, reward)
@@ -175,7 +174,6 @@ def cancel_redemption(redemption_id: int, now: dt.datetime | None = None) -> Red
     to the reward."""
     now = now or utcnow()
     with database.atomic():
-        take_turn()
         redemption = get_redemption(redemption_id)
         reward = Reward.get_by_id(redemption.reward_id)
         cancelled = (Redemption.update(status="cancelled", cancelled_at=now)
@@ -224,7 +222,6 @@ def consume_voucher(code: str, reference: str | None = None,
                     now: dt.datetime | None = None) -> Redemption:
     """Use a voucher once; a second use, a cancelled or an expired voucher is a 409."""
     now = now or utcnow()
-    take_turn()  # consuming emits: the feed's turn before the voucher's row lock
     redemption = _voucher(code)
     used = (Redemption.update(status="consumed", consumed_at=now, consumed_reference=reference)
             .where((Redemption.id == redemption.id) & (Redemption.status == "issued")

@@ -27,7 +27,7 @@ from peewee import JOIN, Case, NodeList, SQL, Value, fn
 
 from crmkit.customers.models import Interaction
 from crmkit.db import BaseModel, UTCDateTimeField, database, is_sqlite, utcnow
-from crmkit.events import emit_many, take_turn
+from crmkit.events import emit_many
 from crmkit_loyalty.models import Member, Programme, Tier, TierChange, Transaction
 
 AMOUNT_SCALE = 10_000  # amounts are summed in 1/10000 units: integers, exact on both engines
@@ -237,7 +237,6 @@ def evaluate_tiers(programme: Programme, as_of: dt.datetime | None = None,
     result = Evaluation(programme.code, as_of)
     query = evaluation_query(programme, as_of, member_ids, upgrades_only)
     with database.atomic():
-        take_turn()  # the feed's turn before the members' row locks: events follow
         if member_ids is not None and len(member_ids) <= SMALL:
             rows = list(query.dicts())
             _apply_small(programme, rows, as_of, reason)
