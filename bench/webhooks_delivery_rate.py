@@ -5,8 +5,10 @@ Run with the venv's interpreter:
 
     python bench/webhooks_delivery_rate.py                       # 3,000 events, 2 worker threads
     python bench/webhooks_delivery_rate.py --events 10000 --workers 4
+    python bench/webhooks_delivery_rate.py --redis-url redis://127.0.0.1:6379/0   # huey on Redis
 
-Stores N events for one subscription, starts ``crmkit worker --workers W`` (huey on SQLite) and
+Stores N events for one subscription, starts ``crmkit worker --workers W`` (huey on SQLite, or on
+Redis with ``--redis-url``, which also moves rate-limit counts there) and
 times the deliveries from the first to the last arriving at a receiver on 127.0.0.1. The floor is
 a bare ``http.client`` loop POSTing the same number of bodies to the same receiver over kept-alive
 connections from W threads: what the receiver and the machine can take. Prints deliveries/s of
@@ -51,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2, help="worker threads (default 2)")
+    parser.add_argument("--redis-url", help="run huey on this Redis (default: its SQLite file)")
     args = parser.parse_args()
     crmkit = Path(sys.executable).parent / "crmkit"
 
@@ -66,6 +69,8 @@ def main() -> None:
                "CRMKIT_WEBHOOKS_ALLOWED_HOSTS": "127.0.0.1", "CRMKIT_LOG_LEVEL": "WARNING",
                "CRMKIT_WORKER_POLL_SECONDS": "0.1"}
         env.pop("CRMKIT_REDIS_URL", None)
+        if args.redis_url:
+            env["CRMKIT_REDIS_URL"] = args.redis_url
         app = create_app({"DATABASE_URL": env["CRMKIT_DATABASE_URL"],
                           "WEBHOOKS_ALLOWED_HOSTS": "127.0.0.1"})
         upgrade(app.extensions["crmkit"].pm)
@@ -101,8 +106,9 @@ def main() -> None:
 
     print(f"floor  (http.client loop, {args.workers} threads): {rate_floor:8.1f} requests/s")
     print(f"crmkit worker --workers {args.workers}           : {rate:8.1f} deliveries/s")
+    queue = "Redis" if args.redis_url else "SQLite"
     print(f"ratio  crmkit/floor: {rate / rate_floor:.2f}   ({args.events} events, SQLite, huey "
-          "on SQLite)")
+          f"on {queue})")
 
 
 if __name__ == "__main__":
