@@ -6,38 +6,20 @@ audit trail as ``cli:<os user>``. Each command is one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 
 import click
 from flask import current_app
 
-from crmkit import db
 from crmkit.auth import roles as role_rules
 from crmkit.auth import tokens, users
-from crmkit.cli.context import with_app
-from crmkit.errors import CrmkitError
+from crmkit.cli.output import domain_command
 from crmkit.registry import collect_permissions
 from crmkit.tables import render_table
 
 
-def in_transaction(func):
-    """Run inside the app, in one write transaction; domain errors become one-line messages."""
-
-    @functools.wraps(func)
-    @with_app
-    def wrapper(*args, **kwargs):
-        try:
-            with db.write_transaction():
-                return func(*args, **kwargs)
-        except CrmkitError as exc:
-            detail = ""
-            if exc.errors and "json" in exc.errors:
-                detail = ": " + "; ".join(f"{k}: {' '.join(v)}"
-                                          for k, v in exc.errors["json"].items())
-            raise click.ClickException(exc.message + detail) from None
-
-    return wrapper
+# Every access command changes or reads in one write transaction: everything or nothing.
+in_transaction = domain_command(write=True)
 
 
 def _known() -> list[str]:
