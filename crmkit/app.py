@@ -83,7 +83,8 @@ def create_app(config: Mapping[str, object] | None = None,
         JSON_SORT_KEYS=False,
     )
     app.config.update({f"CRMKIT_{k}": v for k, v in settings.items()})
-    api = Api(app)
+    from crmkit.idempotency import OpenAPIDocs
+    api = Api(app, spec_kwargs={"extra_plugins": [OpenAPIDocs(app)]})
     from crmkit import openapi_types
     openapi_types.install(app, api)  # bounded ids, decimals as strings: before any route exists
     errors.init_app(app)  # after Api, so our handlers replace flask-smorest's

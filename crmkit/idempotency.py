@@ -21,6 +21,7 @@ import hashlib
 import re
 
 import peewee
+from apispec import BasePlugin
 from flask import Flask, Response, g, request
 
 from crmkit import db
@@ -118,6 +119,36 @@ def purge_expired() -> int:
     """Delete keys past :data:`KEEP`; a periodic job."""
     with db.connection(), db.write_transaction():
         return IdempotencyKey.delete().where(IdempotencyKey.created_at < utcnow() - KEEP).execute()
+
+
+class OpenAPIDocs(BasePlugin):
+    """An apispec plugin: the header on every POST that honours it, and ``security: []`` on
+    operations that need no token (a client generator then neither sends nor asks for one)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def init_spec(self, spec) -> None:
+        super().init_spec(spec)
+        spec.components.parameter("IdempotencyKey", "header", {
+            "name": HEADER,
+            "required": False,
+            "description": "Any unique string (a UUID, say). A retry with the same key and body "
+                           "answers the stored result instead of acting twice; the same key "
+                           "with another body is refused with 422. Kept for "
+                           f"{int(KEEP.total_seconds() // 3600)} hours.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": "^[\\x21-\\x7e]+$"}})
+
+    def operation_helper(self, path=None, operations=None, rule=None, **kwargs) -> None:
+        if rule is None or not operations:
+            return
+        from crmkit.auth.declare import PUBLIC, required_permission
+        for method, operation in operations.items():
+            if required_permission(self.app, rule.endpoint, method.upper()) == PUBLIC:
+                operation["security"] = []
+            elif method == "post":
+                operation.setdefault("parameters", []).append("IdempotencyKey")  # a $ref
 
 
 def init_app(app: Flask) -> None:

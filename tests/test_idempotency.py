@@ -163,3 +163,19 @@ def test_keys_expire_after_a_day_and_a_job_purges_them(client, db, app):
     jobs = {job.name for plugin, job in collect_jobs(app.extensions["crmkit"].pm)
             if plugin == "crmkit"}
     assert "purge-idempotency-keys" in jobs
+
+
+def test_openapi_lists_the_header_on_posts_that_honour_it(client):
+    spec = client.get("/openapi.json").json
+    header = spec["components"]["parameters"]["IdempotencyKey"]
+    assert (header["name"], header["in"], header["required"]) == ("Idempotency-Key", "header",
+                                                                  False)
+    ref = {"$ref": "#/components/parameters/IdempotencyKey"}
+    assert ref in spec["paths"]["/api/v1/customers"]["post"]["parameters"]
+    assert ref not in spec["paths"]["/api/v1/customers"]["get"].get("parameters", [])
+    # Public operations take no token, so they say so and have no key to offer.
+    login = spec["paths"]["/api/v1/auth/login"]["post"]
+    assert login["security"] == [] and ref not in login.get("parameters", [])
+    posts = [op for ops in spec["paths"].values() for method, op in ops.items()
+             if method == "post"]
+    assert all(ref in op.get("parameters", []) or op.get("security") == [] for op in posts)
