@@ -1,9 +1,9 @@
 """Limits that keep one caller from hurting the others: request rates, body sizes, uploads.
 
-- Rate limits per token (Flask-Limiter): ``CRMKIT_RATE_LIMIT`` for callers with a valid token,
-  ``CRMKIT_RATE_LIMIT_ANONYMOUS`` per address for everyone else (logins, bad tokens). Counters live
-  in memory, or in Redis when ``CRMKIT_REDIS_URL`` is set so that every worker shares them. A caller
-  over the limit gets 429 with ``Retry-After``.
+- Rate limits per token (:mod:`crmkit.rate_limits`): ``CRMKIT_RATE_LIMIT`` for callers with a
+  valid token, ``CRMKIT_RATE_LIMIT_ANONYMOUS`` per address for everyone else (logins, bad tokens).
+  Counters live in memory, or in Redis when ``CRMKIT_REDIS_URL`` is set so that every worker
+  shares them. A caller over the limit gets 429 with ``Retry-After``.
 - Request bodies above ``CRMKIT_MAX_BODY_BYTES`` get 413 before anything parses them; endpoints
   marked :func:`accepts_upload` allow up to ``CRMKIT_MAX_UPLOAD_BYTES`` instead.
 - :func:`read_upload` checks an uploaded file's size and that its bytes are what its type says.
@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.datastructures import FileStorage
 
 from crmkit.errors import CrmkitError, ValidationError, error_response
+from crmkit.rate_limits import RateLimiter, parse_limits
 
 F = TypeVar("F", bound=Callable)
 
@@ -56,7 +56,8 @@ def _exempt() -> bool:
     # Health checks and the documentation's static files are polled and fetched in bursts.
     from crmkit.auth.declare import PUBLIC_ENDPOINTS
     endpoint = request.endpoint or ""
-    return endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api-docs.")
+    return (endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api-docs.")
+            or endpoint.rsplit(".", 1)[-1] == "static")
 
 
 def _storage(settings) -> tuple[str, str]:
@@ -66,43 +67,41 @@ def _storage(settings) -> tuple[str, str]:
     return (str(redis_url) if redis_url else "memory://"), f"crmkit:{installation}"
 
 
-def init_app(app: Flask) -> Limiter:
+def init_app(app: Flask) -> RateLimiter:
     settings = app.extensions["crmkit"].config
     app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_BYTES"])
-    # Registered before the limiter's own after-request function, so it runs after it.
-    app.after_request(_retry_after_only_on_429)
-    storage_uri, prefix = _storage(settings)
-    # Application limits: one budget per caller across every route, not one per route.
-    limiter = Limiter(rate_key, application_limits=[_limit_for_caller], storage_uri=storage_uri,
-                      key_prefix=prefix, headers_enabled=True,
-                      application_limits_exempt_when=_exempt, in_memory_fallback_enabled=True,
-                      strategy="fixed-window")
-    limiter.init_app(app)
-    # The gate checks limits itself, once it knows who is calling (see crmkit.auth.gate).
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    app.after_request(_rate_limit_headers)
+    limiter = RateLimiter(*_storage(settings))
     app.extensions["crmkit_limiter"] = limiter
     return limiter
 
 
 def check_rate_limit():
-    """None when the caller is within limits, else the 429 answer."""
-    limiter: Limiter = current_app.extensions["crmkit_limiter"]
-    try:
-        limiter._check_request_limit()
-    except RateLimitExceeded as exc:
-        current = limiter.current_limit
-        wait = max(1, math.ceil(current.reset_at - time.time())) if current else 1
-        g.crmkit_retry_after = wait
-        return error_response(429, f"Too many requests ({exc.description}); retry in {wait} s.",
-                              headers={"Retry-After": str(wait)})
-    return None
+    """Count the request against the caller's budget (one budget per caller across every
+    route); None when within it, else the 429 answer."""
+    if not request.endpoint or _exempt():
+        return None
+    limiter: RateLimiter = current_app.extensions["crmkit_limiter"]
+    outcome = limiter.check(parse_limits(_limit_for_caller()), rate_key())
+    if outcome is None:
+        return None
+    g.crmkit_rate_limit = outcome
+    if outcome.allowed:
+        return None
+    wait = max(1, math.ceil(outcome.reset_at - time.time()))
+    g.crmkit_retry_after = wait
+    return error_response(429, f"Too many requests ({outcome.item}); retry in {wait} s.",
+                          headers={"Retry-After": str(wait)})
 
 
-def _retry_after_only_on_429(response):
+def _rate_limit_headers(response):
+    outcome = g.get("crmkit_rate_limit")
+    if outcome is not None:
+        response.headers["X-RateLimit-Limit"] = str(outcome.item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(outcome.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(outcome.reset_at + 1))
     if response.status_code == 429 and "crmkit_retry_after" in g:
         response.headers["Retry-After"] = str(g.crmkit_retry_after)
-    elif response.status_code not in (429, 503):
-        response.headers.pop("Retry-After", None)
     return response
 
 

@@ -77,6 +77,30 @@ def test_revoked_token_stops_at_once(app, client):
                for t in client.get("/api/v1/tokens?include_revoked=true").json)
 
 
+def test_role_changes_and_deactivation_apply_to_the_next_request(client, make_client):
+    # Every request reads the token with its user and role: nothing about them is cached.
+    agent = make_client("agent")
+    assert agent.get("/api/v1/customers").status_code == 200
+    assert agent.get("/api/v1/audit").status_code == 403
+    user_id = agent.get("/api/v1/users/me").json["id"]
+    assert client.patch(f"/api/v1/users/{user_id}", json={"role": "admin"}).status_code == 200
+    assert agent.get("/api/v1/audit").status_code == 200
+    assert client.post("/api/v1/roles", json={"name": "narrow", "scope": "all",
+                                              "permissions": ["customers:read"]}
+                       ).status_code == 201
+    assert client.patch(f"/api/v1/users/{user_id}", json={"role": "narrow"}).status_code == 200
+    assert agent.get("/api/v1/audit").status_code == 403
+    assert agent.get("/api/v1/customers").status_code == 200
+    changed = client.patch("/api/v1/roles/narrow", json={"permissions": ["audit:read"]})
+    assert changed.status_code == 200, changed.json
+    assert agent.get("/api/v1/audit").status_code == 200
+    assert agent.get("/api/v1/customers").status_code == 403
+    assert client.post(f"/api/v1/users/{user_id}/deactivate").status_code == 200
+    refused = agent.get("/api/v1/customers")
+    assert refused.status_code == 401
+    assert refused.json["message"] == "The token's user is deactivated."
+
+
 def test_expired_token_is_refused(app, make_client, db):
     client = make_client("agent")
     token = ApiToken.select().where(ApiToken.user == client.user).get()

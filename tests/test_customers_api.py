@@ -177,3 +177,41 @@ def test_default_phone_region_accepts_national_numbers(make_app):
     body = client.post("/api/v1/customers", json={"first_name": "A",
                                                    "phone": "020 7946 0958"}).json
     assert body["phone"] == "+442079460958"
+
+
+def test_one_customer_reads_exactly_as_the_list_shows_it(client):
+    # GET one runs its own single-record queries (composed once); the list batches them.
+    for name, kind in (("industry", "choice"), ("employees", "number"), ("credit", "decimal"),
+                       ("renewal", "date"), ("gdpr_ok", "boolean"), ("interests", "multi_choice"),
+                       ("code", "text")):
+        extra = {"choices": ["retail", "energy", "solar", "heat"]} if "choice" in kind else {}
+        assert client.post("/api/v1/custom-fields", json={"name": name, "type": kind,
+                                                          **extra}).status_code == 201
+    body = create(client, first_name="Ada", last_name="Byron", email="ada@example.com",
+                  other_emails=["b@example.com", "a@example.com"], phone="+44 20 7946 0958",
+                  other_phones=["+44 20 7946 0959"], tags=["zeta", "Alpha", "beta"],
+                  owner_id=None, notes="n", custom={
+                      "industry": "energy", "employees": 250, "credit": "1000.50",
+                      "renewal": "2027-01-31", "gdpr_ok": False, "interests": ["solar", "heat"],
+                      "code": "A1"})
+    create(client, first_name="Other")
+    one = client.get(f"/api/v1/customers/{body['id']}")
+    listed = [c for c in client.get("/api/v1/customers").json["items"] if c["id"] == body["id"]]
+    assert one.json == listed[0] == body
+    assert list(one.json) == list(listed[0])  # same keys in the same order
+    assert one.json["other_emails"] == ["b@example.com", "a@example.com"]
+    assert one.json["tags"] == ["Alpha", "beta", "zeta"]
+    assert one.json["custom"]["interests"] == ["heat", "solar"]
+    assert one.json["custom"]["gdpr_ok"] is False and one.json["custom"]["employees"] == 250
+    bare = create(client, first_name="Bare")
+    assert client.get(f"/api/v1/customers/{bare['id']}").json == bare
+    assert (bare["email"], bare["other_phones"], bare["tags"], bare["custom"]) == (None, [], [],
+                                                                                  {})
+
+
+def test_the_openapi_document_still_describes_one_customer(client):
+    spec = client.get("/openapi.json").json
+    answer = spec["paths"]["/api/v1/customers/{customer_id}"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"id", "email", "other_emails", "tags", "custom", "created_at"} <= set(
+        spec["components"]["schemas"][ref]["properties"])

@@ -2,6 +2,7 @@
 import io
 import json
 import socket
+import time
 
 import flask_smorest
 import pytest
@@ -59,6 +60,25 @@ def test_rate_limit_is_per_token_with_429_and_retry_after(make_app, make_client)
     assert answers[0].headers["X-RateLimit-Limit"] == "3"
     assert "Retry-After" not in answers[0].headers
     assert second.get("/api/v1/users/me").status_code == 200  # its own budget
+
+
+def test_headers_count_down_and_several_limits_apply_shortest_period_first(make_app):
+    client = make_app(RATE_LIMIT="10 per day; 2 per hour").test_client()
+    answers = [client.get("/api/v1/users/me") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert {a.headers["X-RateLimit-Limit"] for a in answers} == {"2"}
+    assert int(answers[0].headers["X-RateLimit-Reset"]) > time.time() + 3500
+    assert "2 per 1 hour" in answers[2].json["message"]
+    assert 3500 <= int(answers[2].headers["Retry-After"]) <= 3601
+
+
+def test_unreachable_redis_falls_back_to_counting_in_memory(make_app, caplog):
+    # Nothing listens on port 1: the limit still holds, counted by this process.
+    app = make_app(RATE_LIMIT="2 per minute", REDIS_URL="redis://127.0.0.1:1/15")
+    client = app.test_client()
+    assert [client.get("/api/v1/users/me").status_code for _ in range(3)] == [200, 200, 429]
+    assert "counting in memory" in caplog.text
 
 
 def test_callers_without_a_valid_token_share_a_budget_per_address(make_app, db):

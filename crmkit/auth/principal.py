@@ -13,11 +13,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
 
 from crmkit.auth.models import ApiToken, Team, TeamMember, User
 from crmkit.auth.roles import grants
+
+if TYPE_CHECKING:
+    from crmkit.auth.tokens import Verified
 
 _acting: ContextVar[Principal | None] = ContextVar("crmkit_principal", default=None)
 
@@ -41,6 +45,13 @@ class Principal:
                    role_patterns=tuple(role.permissions), scope=role.scope,
                    token_id=token.id if token is not None else None,
                    credential_patterns=tuple(token.scopes) if token is not None else ("*",))
+
+    @classmethod
+    def for_token(cls, token: Verified) -> Principal:
+        """The principal of a verified API token (no further query)."""
+        return cls(user_id=token.user_id, email=token.email, role=token.role,
+                   role_patterns=token.role_permissions, scope=token.role_scope,
+                   token_id=token.token_id, credential_patterns=token.scopes)
 
     def can(self, permission: str) -> bool:
         return grants(self.role_patterns, permission) and grants(self.credential_patterns,

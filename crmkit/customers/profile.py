@@ -5,8 +5,8 @@ from peewee import fn
 
 from crmkit import custom_fields
 from crmkit.customers.models import COMPANY, Customer, Interaction
-from crmkit.customers.service import contact_lists_for, get_customer
-from crmkit.customers.tags import tags_for
+from crmkit.customers.service import contact_lists, contact_lists_for, get_customer
+from crmkit.customers.tags import tags_for, tags_of
 from crmkit.customers.timeline import interaction_dict
 from crmkit.profile_sections import profile_sections
 
@@ -100,4 +100,10 @@ def customer_records(customers: list[Customer]) -> list[dict]:
 
 
 def customer_record(customer: Customer) -> dict:
-    return customer_records([customer])[0]
+    """One customer as :func:`customer_records` shows it (single-record queries, composed
+    once: this is the most frequent read)."""
+    data = {k: getattr(customer, k) for k in RECORD_FIELDS}
+    data.update(contact_lists(customer))
+    data["tags"] = tags_of(customer.id)
+    data["custom"] = custom_fields.values_of("customer", customer.id)
+    return data
