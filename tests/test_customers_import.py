@@ -18,6 +18,14 @@ def schema(app):
     return app
 
 
+@pytest.fixture(params=["in-process", "worker"])
+def crmkit_config(request, crmkit_database_url):
+    """Every test twice: rows read and checked in the importing process, as for small files,
+    and in a worker process while the importing one writes, as for large ones."""
+    return {"DATABASE_URL": crmkit_database_url,
+            "IMPORT_WORKER_MIN_ROWS": 1 if request.param == "worker" else 10**9}
+
+
 def write_csv(tmp_path, rows, name="people.csv", encoding="utf-8"):
     path = tmp_path / name
     with open(path, "w", encoding=encoding, newline="") as f:

@@ -103,6 +103,25 @@ class CellChecks:
     def __contains__(self, name: str) -> bool:
         return name in self.checks or name in self.item_checks
 
+    def passes(self, name: str) -> Callable[[object], bool] | None:
+        """One test that holds exactly when :meth:`check` would find nothing wrong with a value
+        of ``name`` (None: ``name`` has no checks). Rows that pass it skip :meth:`check`."""
+        if name not in self:
+            return None
+        tests = [quick for quick, _ in self.checks.get(name, ())]
+        item_tests = [quick for quick, _ in self.item_checks.get(name, ())]
+        if not item_tests and len(tests) == 1:
+            return tests[0]
+
+        def test(value) -> bool:
+            if not all(quick(value) for quick in tests):
+                return False
+            if item_tests and isinstance(value, list):
+                return all(quick(item) for item in value for quick in item_tests)
+            return True
+
+        return test
+
     def check(self, name: str, value, problems: dict[str, str]) -> None:
         pairs = self.checks.get(name, ())
         items = self.item_checks.get(name, ()) if isinstance(value, list) else ()

@@ -21,6 +21,7 @@ from crmkit.customers.timeline import (_BECOMES_ACTIVE, check_interaction, inter
                                        interaction_types)
 from crmkit.db import utcnow
 from crmkit.errors import ValidationError
+from crmkit.events import emit_many
 from crmkit.imports import bulk
 from crmkit.imports.base import (CREATED, SKIPPED, CellChecks, Outcome, Prepared, as_int,
                                  cell_count_problem, column_problems, failed, problems_of)
@@ -222,8 +223,8 @@ class InteractionImporter:
             (Customer.update(status="active", updated_at=utcnow())
              .where(Customer.id.in_(sorted(buyers)) & Customer.status.in_(_BECOMES_ACTIVE))
              .execute())
-        bulk.emit_many("interaction.recorded",
-                       [(r.customer_id, interaction_dict(r)) for r in records], subject="customer")
+        emit_many("interaction.recorded",
+                  [(r.customer_id, interaction_dict(r)) for r in records], subject="customer")
         if self.hook is not None:
             for record in records:
                 self.hook(interaction=record)

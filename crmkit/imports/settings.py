@@ -9,6 +9,9 @@ from crmkit.config import ConfigError
 DEFAULTS: dict[str, object] = {
     # Rows per transaction: larger batches import faster and hold the write lock longer.
     "IMPORT_BATCH_SIZE": 2000,
+    # A file with at least this many rows is read and checked in a worker process while the
+    # importing process writes (crmkit.imports.pipeline); below it, starting one costs more.
+    "IMPORT_WORKER_MIN_ROWS": 20000,
     # Where uploaded files wait for their job; every worker must see the same directory.
     "IMPORTS_DIR": "",
     # The largest file POST /api/v1/imports takes.

@@ -1,0 +1,192 @@
+"""How a bulk customer import goes fast without changing what it stores: events built by the
+database, rows read and checked in a worker process, and quicker checks that give the answers of
+the API's own. (What an import does is in test_customers_import.py, run both ways.)"""
+import csv
+import os
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmkit.customers import schemas
+from crmkit.customers.models import Customer, CustomerEmail
+from crmkit.customers.service import Lookups, check_new_customer, create_customer
+from crmkit.db import connection, write_transaction
+from crmkit.errors import ValidationError
+from crmkit.events import Event
+from crmkit.imports import customers as customer_import
+from crmkit.imports.base import CellChecks
+from crmkit.imports.csvfile import layout_of
+from crmkit.imports.models import ImportJob
+from crmkit.imports.runner import create_job, run_job
+
+# Text that JSON has to escape one way or another, and text it must leave alone.
+AWKWARD = ['Ada "the Countess" \\ Lovelace', "tab\there", "bell\x07 and \x1f", "Zoë Ünal",
+           "李小龙 😀", "line\u2028separator", "</script>", "O'Brien"]
+
+
+def write_csv(path, rows):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return str(path)
+
+
+def import_file(app, path, **options):
+    with app.app_context(), connection():
+        with write_transaction():
+            job = create_job("customers", path, **options)
+        return run_job(job.id, batch_size=options.get("batch_size", 3))
+
+
+@pytest.fixture
+def crmkit_config(crmkit_database_url):
+    return {"DATABASE_URL": crmkit_database_url, "IMPORT_WORKER_MIN_ROWS": 1}
+
+
+def stored_events(app):
+    with app.app_context(), connection():
+        return [(e.type, e.schema_version, e.subject, e.subject_id, e.payload, e.uuid)
+                for e in Event.select().where(Event.type == "customer.created")
+                .order_by(Event.id)]
+
+
+def test_imported_customers_get_the_events_the_api_writes_byte_for_byte(app, tmp_path):
+    people = [{"first_name": name, "last_name": "Smith" if i % 2 else None,
+               "email": f"p{i}@example.com" if i % 3 else None,
+               "status": "active" if i % 2 else None, "owner_id": 7 if i % 4 == 1 else None}
+              for i, name in enumerate(AWKWARD)]
+    with app.app_context(), connection():
+        with write_transaction():
+            for person in people:
+                create_customer({k: v for k, v in person.items() if v is not None},
+                                source="import")
+    by_api = stored_events(app)
+    header = ["first_name", "last_name", "email", "status", "owner_id"]
+    path = write_csv(tmp_path / "people.csv", [header] + [
+        [person[k] if person[k] is not None else "" for k in header] for person in people])
+    with app.app_context(), connection():  # the same people again, as new customers
+        with write_transaction():
+            Event.delete().execute()
+            CustomerEmail.delete().execute()
+            Customer.delete().execute()
+    job = import_file(app, path)
+    assert job.rows_created == len(people), job.error
+    by_import = stored_events(app)
+    assert len(by_import) == len(by_api) == len(people)
+    for api, imported in zip(by_api, by_import):
+        # Same type, version and subject; the payload the same text but for the new id.
+        old_id, new_id = api[3], imported[3]
+        assert imported[:3] == api[:3]
+        assert imported[4] == api[4].replace(f'"id":{old_id},', f'"id":{new_id},')
+    ids = [e[5] for e in by_import]
+    assert len(set(ids)) == len(ids)
+    assert all(isinstance(i, uuid.UUID) and i.version == 7 and i.variant == uuid.RFC_4122
+               for i in ids)
+
+
+def test_large_files_are_read_and_checked_in_a_worker_process(app, tmp_path, monkeypatch):
+    seen = tmp_path / "pids"
+    original = customer_import.CustomerImporter.precheck
+
+    def precheck(self, item, cells):
+        with open(seen, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return original(self, item, cells)
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "precheck", precheck)
+    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
+        [f"P{i}", f"p{i}@example.com"] for i in range(7)])
+    job = import_file(app, path)
+    assert (job.state, job.rows_created) == ("done", 7)
+    assert set(seen.read_text().split()) - {str(os.getpid())}, "checked in this process"
+
+
+@pytest.mark.parametrize("worker_from", [1, 10**9])
+def test_an_unreadable_row_keeps_the_rows_before_it_and_fails_the_job(
+        make_app, tmp_path, worker_from):
+    app = make_app(IMPORT_WORKER_MIN_ROWS=worker_from)
+    rows = [["first_name", "email"]] + [[f"P{i}", f"p{i}@example.com"] for i in range(5)]
+    rows += [["X" * 200_000, "x@example.com"], ["After", "after@example.com"]]
+    path = write_csv(tmp_path / "people.csv", rows)
+    job = import_file(app, path)
+    assert job.state == "failed" and "Row 7 cannot be read as CSV" in job.error
+    with app.app_context(), connection():
+        assert (ImportJob.get().rows_done, Customer.select().count()) == (5, 5)
+
+
+def test_a_failure_while_writing_stops_the_worker_and_the_import_resumes(app, tmp_path,
+                                                                        monkeypatch):
+    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
+        [f"P{i}", f"p{i}@example.com"] for i in range(9)])
+    original = customer_import.CustomerImporter._insert
+    calls = []
+
+    def insert_then_fail(self, new):
+        calls.append(len(new))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C would, half-way
+        return original(self, new)
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "_insert", insert_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        import_file(app, path)
+    with app.app_context(), connection():
+        assert (ImportJob.get().rows_done, Customer.select().count()) == (3, 3)
+        job_id = ImportJob.get().id
+    monkeypatch.setattr(customer_import.CustomerImporter, "_insert", original)
+    with app.app_context(), connection():
+        job = run_job(job_id, batch_size=3)
+        assert (job.state, job.rows_created, Customer.select().count()) == ("done", 9, 9)
+        assert Event.select().where(Event.type == "customer.created").count() == 9
+
+
+# -- quicker checks, same answers -----------------------------------------------------------
+
+PLAIN = ["kind", "name", "first_name", "last_name", "email", "city", "country", "status",
+         "notes", "owner_id", "tags"]
+cells = st.one_of(st.sampled_from(["", " ", "person", "company", "Company", "active", "churned",
+                                   "x@y.z", "Ada@Example.COM ", "a@b", "not an email", "de",
+                                   "GB", "Germany", "12", "-3", "vip|news", "x" * 151,
+                                   "x" * 301, "a" * 310 + "@example.com"]),
+                  st.text(max_size=12))
+
+
+@pytest.fixture
+def importer(app, tmp_path):
+    path = write_csv(tmp_path / "plain.csv", [PLAIN])
+    with app.app_context(), connection():
+        layout = layout_of(path, {}, customer_import.field_set())
+        yield customer_import.CustomerImporter(1, layout, "update", False)
+
+
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.lists(cells, min_size=len(PLAIN), max_size=len(PLAIN)))
+def test_plain_rows_are_checked_as_check_new_customer_checks_them(importer, row):
+    item = importer.prepare(2, row)
+    if item is None or item.extra["problems"]:
+        return
+    quick = importer._plain(item.data)
+    try:
+        full = check_new_customer(item.data, Lookups(custom_fields={}))
+    except ValidationError:
+        assert quick is None
+        return
+    if quick is not None:
+        assert quick == full
+        assert importer._values(item.data, quick) == importer._values(item.data, full)
+
+
+CHECKS = CellChecks(schemas.CustomerIn())
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(set(CHECKS.checks) | set(CHECKS.item_checks))),
+       data=st.data())
+def test_quick_cell_tests_pass_exactly_what_the_validators_pass(name, data):
+    # As the importer hands them over: lists for list fields, text for the others.
+    value = data.draw(st.lists(cells, max_size=25) if name in CHECKS.item_checks else cells)
+    problems: dict = {}
+    CHECKS.check(name, value, problems)
+    assert CHECKS.passes(name)(value) == (not problems)
