@@ -269,6 +269,20 @@ def runner(make_runner, crmkit_plugins):
 
 
 @pytest.fixture
+def other_database_url(tmp_path):
+    """The URL of a second, empty database on the engine under test (a SQLite file, or a
+    PostgreSQL schema dropped afterwards): another installation, for export/import round trips.
+    An app made on it (``make_app(DATABASE_URL=url)``) points the shared database at it."""
+    server = configured_test_database()
+    other = PostgresSchema(server) if _is_postgres(server) else None
+    yield other.url if other else f"sqlite:///{tmp_path / 'other.db'}"
+    if other is not None:
+        from crmkit.db import release_connections
+        release_connections()
+        other.drop()
+
+
+@pytest.fixture
 def db(app):
     """The database of ``app``, connected, for direct model access in a test."""
     from crmkit.db import database

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from crmkit.testing import PostgresSchema, _is_postgres, configured_test_database
 
 
 @pytest.fixture(autouse=True)
@@ -149,31 +148,23 @@ def test_reimporting_an_export_changes_nothing(runner, client, tmp_path):
 
 
 def test_an_export_imported_into_an_empty_installation_round_trips(make_app, make_runner,
-                                                                   client, tmp_path):
+                                                                   client, tmp_path,
+                                                                   other_database_url):
     sample(client)
     exported = client.get("/api/v1/customers/export").get_data(as_text=True)
     path = tmp_path / "export.csv"
     path.write_text(exported)
     definitions = client.get("/api/v1/custom-fields").json
 
-    # The app below points the database at the other installation from here on.
-    server = configured_test_database()
-    other = PostgresSchema(server) if _is_postgres(server) else None
-    url = other.url if other else f"sqlite:///{tmp_path / 'other.db'}"
-    try:
-        fresh = make_app(DATABASE_URL=url)
-        fresh_client = fresh.test_client()
-        for field in definitions:
-            fresh_client.post("/api/v1/custom-fields", json={
-                k: field[k] for k in ("name", "type", "label", "choices", "required")
-                if field[k] not in (None, [])})
-        result = make_runner(DATABASE_URL=url).invoke(["customers", "import", str(path)])
-        assert result.exit_code == 0, result.output
-        assert "3 created" in result.output
-        reexported = fresh_client.get("/api/v1/customers/export").get_data(as_text=True)
-        assert comparable(parse_csv(reexported)) == comparable(parse_csv(exported))
-    finally:
-        if other is not None:
-            from crmkit.db import release_connections
-            release_connections()
-            other.drop()
+    url = other_database_url  # another installation: apps made on it point there
+    fresh = make_app(DATABASE_URL=url)
+    fresh_client = fresh.test_client()
+    for field in definitions:
+        fresh_client.post("/api/v1/custom-fields", json={
+            k: field[k] for k in ("name", "type", "label", "choices", "required")
+            if field[k] not in (None, [])})
+    result = make_runner(DATABASE_URL=url).invoke(["customers", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 created" in result.output
+    reexported = fresh_client.get("/api/v1/customers/export").get_data(as_text=True)
+    assert comparable(parse_csv(reexported)) == comparable(parse_csv(exported))

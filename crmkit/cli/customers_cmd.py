@@ -179,7 +179,10 @@ def create(custom, as_json, **fields):
 @click.option("--json", "as_json", is_flag=True, help="Print the page as JSON.")
 @domain_command()
 def duplicates(rules, customer_id, limit, cursor, as_json):
-    """Duplicate candidates: a shared mailbox or phone number, or similar names in one company."""
+    """Duplicate candidates: a shared mailbox or phone number, or similar names in one company.
+
+    Pairs marked with `crmkit customers not-duplicates add` are left out.
+    """
     params = {"rule": ",".join(rules) or None, "customer_id": customer_id, "limit": limit,
               "cursor": cursor}
     page = find_duplicates(params, _max_page())

@@ -1,4 +1,4 @@
-"""``crmkit customers import|export`` and ``crmkit interactions import``.
+"""``crmkit customers import|export`` and ``crmkit interactions import|export``.
 
 Imports run in the foreground with a progress bar, as a job committed batch by batch: rows with
 problems are reported (on screen in brief, in full in a CSV report) while the good rows go in,
@@ -19,6 +19,7 @@ from crmkit.customers.export import FORMATS, export_customers
 from crmkit.errors import CrmkitError
 from crmkit.imports.csvfile import FileProblem, parse_mapping
 from crmkit.imports.models import DONE, FAILED, ON_DUPLICATE, ImportJob
+from crmkit.imports.models import FORMATS as IMPORT_FORMATS
 from crmkit.imports.runner import common_problems, create_job, get_job, run_job, write_report
 
 
@@ -36,6 +37,9 @@ def _import_options(func):
                      help="Read COLUMN into FIELD (custom.<name> for custom fields); COLUMN= "
                           "ignores the column. Repeatable. Columns named like a field need "
                           "no mapping."),
+        click.option("--format", "file_format", type=click.Choice(IMPORT_FORMATS),
+                     default=None, help="csv, or jsonl (JSON Lines: one object per line). "
+                                        "Default: jsonl for .jsonl and .ndjson files, else csv."),
         click.option("--dry-run", is_flag=True,
                      help="Check every row and report what would happen; store nothing."),
         click.option("--encoding", default=None,
@@ -65,10 +69,11 @@ def _start(kind: str, file: str | None, resume: int | None, options: dict) -> Im
             raise _fail(f"import {resume} imports {job.kind}, not {kind}.")
         if file and os.path.abspath(file) != job.path:
             raise _fail(f"import {resume} reads {job.path}, not {file}.")
-        given = [name for name in ("mappings", "encoding", "delimiter") if options.get(name)]
+        given = [name for name in ("mappings", "encoding", "delimiter", "file_format")
+                 if options.get(name)]
         if given or options.get("dry_run"):
             raise _fail("a resumed import keeps the options it started with; leave out --map, "
-                        "--encoding, --delimiter and --dry-run.")
+                        "--format, --encoding, --delimiter and --dry-run.")
         if job.state == DONE:
             raise _fail(f"import {resume} is already done.")
         return job
@@ -79,7 +84,8 @@ def _start(kind: str, file: str | None, resume: int | None, options: dict) -> Im
             return create_job(kind, file, mapping=parse_mapping(options["mappings"]),
                               on_duplicate=options.get("on_duplicate") or "error",
                               dry_run=options["dry_run"], encoding=options["encoding"],
-                              delimiter=options["delimiter"])
+                              delimiter=options["delimiter"],
+                              file_format=options["file_format"])
     except FileProblem as exc:
         problems = [message for _, message in exc.problems]
         raise _fail(f"{os.path.basename(file)} cannot be imported:\n  " + "\n  ".join(problems)) \
@@ -163,11 +169,13 @@ def _import(kind: str, file, resume, report, batch_size, **options) -> None:
                    "(filled cells only), skip the row, or report it as an error.")
 @with_app
 def import_customers(file, resume, report, batch_size, **options):
-    """Import customers from a CSV file whose header names the columns.
+    """Import customers from a CSV file whose header names the columns, or a JSON Lines file.
 
     Columns named like the API's fields are read as such (first_name, email, other_emails,
     phone, tags, custom.<name> ...; lists are |-separated); --map says what other columns
-    hold. Exit status 1 when the file is refused or no row could be imported.
+    hold. JSON Lines: one object per line with the same keys, lists as arrays (an export in
+    JSON Lines imports back). Exit status 1 when the file is refused or no row could be
+    imported.
     """
     _import("customers", file, resume, report, batch_size, **options)
 
@@ -176,8 +184,8 @@ def import_customers(file, resume, report, batch_size, **options):
 @_import_options
 @with_app
 def import_interactions(file, resume, report, batch_size, **options):
-    """Import interactions from a CSV file, matched to customers by customer_id,
-    customer_email or customer_phone.
+    """Import interactions from a CSV or JSON Lines file, matched to customers by
+    customer_id, customer_email or customer_phone.
 
     Recorded with source "import": a row whose external_id was imported before is skipped, so
     importing a file twice records each interaction once.
@@ -219,6 +227,50 @@ def export(fmt, output, custom, **filters):
     args = load_options(ExportArgs(), raw)
     args.pop("format", None)
     chunks = export_customers(args, fmt)
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(chunk)
+
+
+# (API name, help) of the timeline export's filters; the API's schema checks the values.
+INTERACTION_FILTERS = (
+    ("type", "A type or a comma list (call, email, purchase ...)."),
+    ("channel", "A channel or a comma list."),
+    ("direction", "inbound, outbound or internal (a comma list for several)."),
+    ("source", "Who recorded it (api, import, a plugin); a comma list for several."),
+    ("customer_id", "Only this customer's timeline."),
+    ("occurred_after", "Occurred at or after (ISO 8601)."),
+    ("occurred_before", "Occurred before (ISO 8601)."),
+)
+
+
+def _interaction_filter_options(func):
+    for name, help_text in reversed(INTERACTION_FILTERS):
+        func = click.option(f"--{name.replace('_', '-')}", name, default=None,
+                            help=help_text)(func)
+    return func
+
+
+@interactions.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+              help="csv (payload and line items as JSON cells) or jsonl (one JSON object per "
+                   "line).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: standard output).")
+@_interaction_filter_options
+@domain_command()
+def export_interactions_cmd(fmt, output, **filters):
+    """Export interactions (every customer's timeline, or one's) with the timeline's filters.
+
+    Amounts are exact decimals. The file imports back with `crmkit interactions import`; into
+    another installation add --map customer_id= so rows find their customer by email or phone.
+    """
+    from crmkit.customers.export_api import InteractionExportArgs
+    from crmkit.customers.timeline_export import export_interactions
+    raw = {k: v for k, v in filters.items() if v is not None}
+    args = load_options(InteractionExportArgs(), raw)
+    args.pop("format", None)
+    chunks = export_interactions(args, fmt)
     with click.open_file(output, "w", encoding="utf-8") as out:
         for chunk in chunks:
             out.write(chunk)

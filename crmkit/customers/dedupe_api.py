@@ -1,4 +1,5 @@
-"""HTTP door to duplicate candidates (``/customers/duplicates``) and merging (``.../merge``)."""
+"""HTTP door to duplicate candidates (``/customers/duplicates``), pairs marked not duplicates
+(``/customers/duplicates/not-duplicates``) and merging (``.../merge``)."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -9,6 +10,7 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from crmkit.auth.declare import protect, requires
+from crmkit.customers import not_duplicates
 from crmkit.customers.duplicates import RULES, find_duplicates
 from crmkit.customers.merge import merge_customers
 from crmkit.customers.profile import customer_record
@@ -87,6 +89,57 @@ class Duplicates(MethodView):
         page = find_duplicates(args, int(current_app.config["CRMKIT_MAX_PAGE_SIZE"]))
         return {"items": [c.as_dict() for c in page.items], "next_cursor": page.next_cursor,
                 "limit": page.limit}
+
+
+class NotDuplicateArgs(PageArgs):
+    customer_id = f.Integer(metadata={"description": "Only pairs this customer is in"})
+
+
+class NotDuplicateIn(ma.Schema):
+    customer_ids = f.List(f.Integer(strict=True, validate=v.Range(min=1)), required=True,
+                          validate=v.Length(equal=2), metadata={
+                              "description": "The two customers, in any order"})
+
+
+class NotDuplicateOut(ma.Schema):
+    customer_ids = f.List(f.Integer(), metadata={"description": "The pair, lower id first"})
+    created_by = f.Integer(allow_none=True, metadata={"description": "Who marked it (user id)"})
+    created_at = f.AwareDateTime()
+
+
+class NotDuplicatePage(ma.Schema):
+    items = f.List(f.Nested(NotDuplicateOut))
+    next_cursor = f.String(allow_none=True)
+    limit = f.Integer()
+
+
+@blp.route("/customers/duplicates/not-duplicates")
+class NotDuplicates(MethodView):
+    @blp.arguments(NotDuplicateArgs, location="query")
+    @blp.response(200, NotDuplicatePage)
+    def get(self, args):
+        """Pairs marked as not duplicates, newest first; pages follow ``next_cursor``."""
+        page = not_duplicates.list_marks(args, int(current_app.config["CRMKIT_MAX_PAGE_SIZE"]))
+        return {"items": [not_duplicates.mark_dict(m) for m in page.items],
+                "next_cursor": page.next_cursor, "limit": page.limit}
+
+    @blp.arguments(NotDuplicateIn)
+    @blp.response(201, NotDuplicateOut)
+    @blp.alt_response(200, schema=NotDuplicateOut, description="The pair was marked already")
+    def post(self, data):
+        """Mark two customers as not duplicates: candidates no longer pair them. 201 for a new
+        mark, 200 when marked already; 404 for an unknown (or merged) customer, 422 for one
+        customer twice. The mark goes when either customer is merged away or erased."""
+        row, created = not_duplicates.mark(*data["customer_ids"])
+        return not_duplicates.mark_dict(row), 201 if created else 200
+
+
+@blp.route("/customers/duplicates/not-duplicates/<int:customer_id>/<int:other_id>")
+class NotDuplicateItem(MethodView):
+    @blp.response(204)
+    def delete(self, customer_id, other_id):
+        """Remove the mark (either order): the pair may be offered as duplicates again."""
+        not_duplicates.unmark(customer_id, other_id)
 
 
 @blp.route("/customers/<int:customer_id>/merge")

@@ -13,7 +13,8 @@ every other:
 
 A candidate is a group of two or more active (not merged) customers sharing one key. The list is
 ordered by rule, then key, and paged with a cursor on (rule, key): each page is a few grouped,
-limited queries whatever the page number.
+limited queries whatever the page number. Pairs a person marked "not duplicates"
+(:mod:`crmkit.customers.not_duplicates`) are left out.
 """
 from __future__ import annotations
 
@@ -256,6 +257,25 @@ def _name_candidates(after, limit: int, scope, customer_id: int | None) -> list[
 
 
 FINDERS = {"email": _email_candidates, "phone": _phone_candidates, "name": _name_candidates}
+# Candidates fetched at most per query while marked pairs thin a page out.
+_REFILL_LIMIT = 500
+
+
+def _unmarked(rule: str, after, want: int, scope, customer_id: int | None) -> list[Candidate]:
+    """Up to ``want`` candidates of ``rule`` after ``after``, without pairs marked not
+    duplicates: when marks empty some of a batch, the next batch starts after it, so a page is
+    still full and the cursor still exact."""
+    from crmkit.customers.not_duplicates import drop_marked
+    out: list[Candidate] = []
+    ask = want
+    while len(out) < want:
+        batch = FINDERS[rule](after, ask, scope, customer_id)
+        out += drop_marked(batch, customer_id)
+        if len(batch) < ask:
+            break
+        after = batch[-1].key
+        ask = min(ask * 2, max(want, _REFILL_LIMIT))
+    return out[:want]
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -316,6 +336,9 @@ def _describe(candidates: list[Candidate]) -> None:
         } for i in candidate.customer_ids if i in rows]
         candidate.suggested_survivor_id = min(
             candidate.customer_ids, key=lambda i: (-counts.get(i, 0), i))
+        if candidate.rule == "name" and candidate.customer_ids[0] in rows:
+            # The first one's name, also when marks took the group's first customer out.
+            candidate.match = rows[candidate.customer_ids[0]].name
 
 
 def find_duplicates(params: Mapping[str, object], max_page_size: int) -> Page:
@@ -335,8 +358,8 @@ def find_duplicates(params: Mapping[str, object], max_page_size: int) -> Page:
     for rank, rule in enumerate(RULES):
         if rank < start or rule not in rules:
             continue
-        found += FINDERS[rule](after if rank == start else None, limit + 1 - len(found), scope,
-                               customer_id)
+        found += _unmarked(rule, after if rank == start else None, limit + 1 - len(found),
+                           scope, customer_id)
         if len(found) > limit:
             break
     more = len(found) > limit

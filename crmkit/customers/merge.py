@@ -168,6 +168,10 @@ def merge_customers(survivor_id: int, duplicate_id: int) -> MergeResult:
     # Records merged into the duplicate earlier now point straight at the survivor.
     (Customer.update(merged_into=survivor.id)
      .where(Customer.merged_into == merged.id).execute())
+    # "Not a duplicate of X" was said of the duplicate's record as it was; the survivor, which
+    # now holds its contacts, may well be offered with X again for a fresh look.
+    from crmkit.customers.not_duplicates import forget
+    marks_removed = forget(merged.id)
 
     changes = _take_fields(survivor, merged)
     contacts_after = contact_lists(survivor)
@@ -195,7 +199,7 @@ def merge_customers(survivor_id: int, duplicate_id: int) -> MergeResult:
                              "moved": moved, "changes": changes},
          subject=ENTITY, subject_id=survivor.id)
     detail = {"merged_id": merged.id, "merged": merged_summary, "moved": moved,
-              "merged_custom": custom_before}
+              "merged_custom": custom_before, "not_duplicate_marks_removed": marks_removed}
     audit.record("customer.merge", ENTITY, survivor.id, changes=changes, detail=detail)
     audit.record("customer.merged_into", ENTITY, merged.id,
                  changes={"merged_into": [None, survivor.id]},

@@ -122,3 +122,18 @@ class Interaction(BaseModel):
             (("type", "occurred_at"), False),
             (("source", "external_id"), True),
         )
+
+
+class NotDuplicate(BaseModel):
+    """Two customers a user checked and found to be different people or companies: the pair is
+    no longer offered as a duplicate candidate."""
+
+    # The pair in id order, so that (a, b) and (b, a) are one row.
+    customer_low = peewee.ForeignKeyField(Customer, backref="+", on_delete="CASCADE")
+    customer_high = peewee.ForeignKeyField(Customer, backref="+", on_delete="CASCADE")
+    created_by = peewee.IntegerField(null=True)  # app_user.id; None from the command line
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "customer_not_duplicate"
+        indexes = ((("customer_low", "customer_high"), True),)

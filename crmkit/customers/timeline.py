@@ -76,7 +76,9 @@ def _check_lines(lines, errors: dict) -> list[dict]:
 def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> Interaction:
     """Append an interaction. With ``external_id`` it is idempotent per source: recording the
     same one again returns the first and changes nothing."""
-    customer = get_customer(customer_id)
+    # Locked: a merge running now would otherwise move the timeline away and leave this entry
+    # behind on the merged-away record.
+    customer = get_customer(customer_id, lock=True)
     external_id = data.get("external_id")
     if external_id:
         existing = Interaction.get_or_none((Interaction.source == source)
@@ -92,8 +94,6 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
         "customer_id": customer.id, "type": values["type"], "source": source})
     if has_app_context():
         current_app.extensions["crmkit"].pm.hook.interaction_recorded(interaction=interaction)
-    # Emitted last: emitting holds the feed lock until commit, and the hook above may take row
-    # locks (loyalty locks the member); lock order must be rows first, then the feed.
     emit("interaction.recorded", interaction_dict(interaction), subject="customer",
          subject_id=customer.id)
     return interaction
@@ -153,18 +153,26 @@ def interaction_dict(i: Interaction) -> dict:
             "external_id": i.external_id, "created_at": i.created_at}
 
 
-def list_interactions(customer_id: int, params: Mapping, max_page_size: int) -> Page:
-    customer = get_customer(customer_id)
-    query = Interaction.select().where(Interaction.customer == customer)
+def interaction_filters(params: Mapping) -> list:
+    """WHERE conditions for the timeline's filters: ``type``, ``channel``, ``direction`` and
+    ``source`` (each a comma list), ``occurred_after`` (inclusive), ``occurred_before``."""
+    conditions = []
     for name in ("type", "channel", "direction", "source"):
         if params.get(name):
-            query = query.where(getattr(Interaction, name).in_(str(params[name]).split(",")))
+            conditions.append(getattr(Interaction, name).in_(str(params[name]).split(",")))
     for name, op in (("occurred_after", ">="), ("occurred_before", "<")):
         if params.get(name):
             from crmkit.customers.search import _parse_time
             value = _parse_time(name, params[name])
-            query = query.where(Interaction.occurred_at >= value if op == ">="
-                                else Interaction.occurred_at < value)
+            conditions.append(Interaction.occurred_at >= value if op == ">="
+                              else Interaction.occurred_at < value)
+    return conditions
+
+
+def list_interactions(customer_id: int, params: Mapping, max_page_size: int) -> Page:
+    customer = get_customer(customer_id)
+    query = Interaction.select().where(Interaction.customer == customer,
+                                       *interaction_filters(params))
     limit = clamp_limit(params.get("limit"), max_page_size)
     return keyset_page(query, Interaction.occurred_at, Interaction.id, True, params.get("cursor"),
                        limit, lambda row: row.occurred_at)

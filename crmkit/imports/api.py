@@ -1,9 +1,10 @@
 """HTTP door to imports: upload a file, then poll the job that imports it.
 
-``POST /api/v1/imports`` (multipart) stores the file, checks it as a whole (type, size, encoding,
-header, mapping: 415/413/422 at once) and queues the ``crmkit.imports.run`` task; the worker
-imports it batch by batch. ``GET /api/v1/imports/{id}`` tells how far it got, and
-``GET /api/v1/imports/{id}/errors`` lists the rows it could not take as CSV.
+``POST /api/v1/imports`` (multipart) stores the file (CSV or JSON Lines), checks it as a whole
+(type, size, encoding, header, mapping: 415/413/422 at once) and queues the
+``crmkit.imports.run`` task; the worker imports it batch by batch. ``GET /api/v1/imports/{id}``
+tells how far it got, and ``GET /api/v1/imports/{id}/errors`` lists the rows it could not take
+as CSV.
 """
 from __future__ import annotations
 
@@ -21,27 +22,32 @@ from marshmallow import validate as v
 from crmkit.auth.declare import protect
 from crmkit.db import connection
 from crmkit.errors import ValidationError
-from crmkit.imports import runner
+from crmkit.imports import jsonlines, runner
 from crmkit.imports.csvfile import FileProblem, parse_mapping
-from crmkit.imports.models import KINDS, ON_DUPLICATE, ImportJob
+from crmkit.imports.models import FORMATS, KINDS, ON_DUPLICATE, ImportJob
 from crmkit.imports.settings import import_setting, imports_dir
 from crmkit.imports.tasks import RUN_IMPORT
 from crmkit.limits import PayloadTooLarge, UnsupportedMediaType
 from crmkit.pagination import clamp_limit
 
 blp = protect(Blueprint("imports", __name__, url_prefix="/imports",
-                        description="Bulk import of customers and interactions from CSV files"),
+                        description="Bulk import of customers and interactions from CSV or "
+                                    "JSON Lines files"),
               read="customers:import", write="customers:import")
 
-EXTENSIONS = (".csv", ".txt", ".tsv")
+EXTENSIONS = (".csv", ".txt", ".tsv", *jsonlines.EXTENSIONS)
 MEDIA_TYPES = ("text/csv", "text/plain", "text/tab-separated-values", "application/csv",
-               "application/vnd.ms-excel", "application/octet-stream", "")
+               "application/vnd.ms-excel", "application/octet-stream", "",
+               "application/x-ndjson", "application/jsonl", "application/x-jsonlines",
+               "application/json")
 
 
 class ImportForm(ma.Schema):
     """The form fields sent with the file (multipart/form-data)."""
 
     kind = f.String(load_default="customers", validate=v.OneOf(KINDS))
+    format = f.String(load_default=None, allow_none=True, validate=v.OneOf(FORMATS), metadata={
+        "description": "csv or jsonl (JSON Lines); default jsonl for a .jsonl or .ndjson file"})
     on_duplicate = f.String(load_default="error", validate=v.OneOf(ON_DUPLICATE),
                             metadata={"description": "For customers matched on email or phone"})
     dry_run = f.Boolean(load_default=False)
@@ -57,6 +63,7 @@ class ImportForm(ma.Schema):
 class ImportJobOut(ma.Schema):
     id = f.Integer()
     kind = f.String()
+    format = f.String(metadata={"description": "csv or jsonl"})
     state = f.String(metadata={"description": "pending, running, done or failed"})
     filename = f.String()
     on_duplicate = f.String()
@@ -135,16 +142,17 @@ def _save_upload() -> tuple[str, str]:
     request.max_content_length = limit + 64 * 1024
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise ValidationError({"file": "Send the CSV file as the form field 'file'."},
-                              location="files")
+        raise ValidationError({"file": "Send the CSV or JSON Lines file as the form field "
+                                       "'file'."}, location="files")
     name = os.path.basename(upload.filename)
     if (not name.lower().endswith(EXTENSIONS)
             or (upload.mimetype or "").lower() not in MEDIA_TYPES):
-        raise UnsupportedMediaType(f"Send a CSV file (.csv, .txt or .tsv as text/csv); got "
-                                   f"{name!r} as {upload.mimetype or 'no type'!r}.")
+        raise UnsupportedMediaType(f"Send a CSV file (.csv, .txt or .tsv as text/csv) or a "
+                                   f"JSON Lines file (.jsonl or .ndjson); got {name!r} as "
+                                   f"{upload.mimetype or 'no type'!r}.")
     directory = imports_dir(current_app.config)
     os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"{uuid.uuid4().hex}.csv")
+    path = os.path.join(directory, f"{uuid.uuid4().hex}{os.path.splitext(name)[1].lower()}")
     upload.save(path)
     if os.path.getsize(path) > limit:
         os.remove(path)
@@ -172,6 +180,7 @@ class Imports(MethodView):
         "type": "object", "required": ["file"],
         "properties": {"file": {"type": "string", "format": "binary"},
                        "kind": {"type": "string", "enum": list(KINDS)},
+                       "format": {"type": "string", "enum": list(FORMATS)},
                        "on_duplicate": {"type": "string", "enum": list(ON_DUPLICATE)},
                        "dry_run": {"type": "boolean"}, "encoding": {"type": "string"},
                        "delimiter": {"type": "string"},
@@ -180,11 +189,13 @@ class Imports(MethodView):
                        "map": {"type": "array", "items": {"type": "string"}}}}}}})
     @blp.response(202, ImportJobOut)
     def post(self):
-        """Upload a CSV file and queue its import; poll the answer's job for progress.
+        """Upload a CSV or JSON Lines file and queue its import; poll the answer's job for
+        progress.
 
         The file is checked as a whole first: 413 when too large (CRMKIT_MAX_IMPORT_BYTES),
-        415 when not CSV text, 422 for a wrong encoding, a missing header or a column that is
-        neither a field nor mapped. Rows are checked by the job; see ``errors_url``.
+        415 when not CSV or JSON Lines text, 422 for a wrong encoding, a missing header or a
+        column that is neither a field nor mapped (for JSON Lines: no line is a JSON object).
+        Rows are checked by the job; see ``errors_url``.
         """
         path, name = _save_upload()
         try:
@@ -194,6 +205,7 @@ class Imports(MethodView):
                 form["kind"], path, filename=name, mapping=_mapping(form),
                 on_duplicate=form["on_duplicate"], dry_run=form["dry_run"],
                 encoding=form["encoding"], delimiter=form["delimiter"], uploaded=True,
+                file_format=form["format"],
                 created_by=principal.user_id if principal is not None else None)
             RUN_IMPORT.defer(import_id=job.id)
         except FileProblem as exc:

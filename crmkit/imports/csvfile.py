@@ -167,6 +167,9 @@ def read_header(path: str, encoding: str | None,
         if not first.strip():
             raise FileProblem("The file is empty: the first line must name the columns "
                               "(e.g. first_name,last_name,email).")
+        if first.lstrip().startswith("{"):
+            raise FileProblem("The first line is a JSON object, not a header: import a JSON Lines "
+                              "file with format jsonl (--format jsonl) or name it .jsonl.")
         delimiter = delimiter or sniff_delimiter(first)
         f.seek(0)
         reader = csv.reader(f, delimiter=delimiter)

@@ -16,6 +16,7 @@ KINDS = ("customers", "interactions")
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATES = (PENDING, RUNNING, DONE, FAILED)
 ON_DUPLICATE = ("update", "skip", "error")
+FORMATS = ("csv", "jsonl")  # jsonl: JSON Lines, one object per line
 
 
 class ImportJob(BaseModel):
@@ -26,6 +27,7 @@ class ImportJob(BaseModel):
     uploaded = peewee.BooleanField(default=False)  # a copy we own: deleted once imported
     encoding = peewee.CharField(max_length=40, default="utf-8")
     delimiter = peewee.CharField(max_length=1, default=",")
+    format = peewee.CharField(max_length=10, default="csv")  # csv or jsonl (FORMATS)
     mapping = peewee.TextField(default="{}")  # JSON {csv column: field, "" to ignore}
     on_duplicate = peewee.CharField(max_length=10, default="error")
     dry_run = peewee.BooleanField(default=False)

@@ -27,13 +27,14 @@ from peewee import fn
 
 from crmkit.db import database, utcnow, write_transaction
 from crmkit.errors import Conflict, ValidationError
-from crmkit.imports import customers, interactions
+from crmkit.imports import customers, interactions, jsonlines
 from crmkit.imports.base import FAILED as ROW_FAILED
 from crmkit.imports.base import Outcome, Prepared, failed
 from crmkit.imports.bulk import import_cache, insert_rows, relax_commit
 from crmkit.imports.csvfile import FieldSet, FileProblem, check_encoding, layout_of, read_rows
-from crmkit.imports.models import (DONE, FAILED, KINDS, ON_DUPLICATE, RUNNING, ImportJob,
-                                   ImportProblem)
+from crmkit.imports.models import (DONE, FAILED, FORMATS, KINDS, ON_DUPLICATE, RUNNING,
+                                   ImportJob, ImportProblem)
+from crmkit.imports.pipeline import batches
 from crmkit.imports.settings import import_setting
 
 log = logging.getLogger("crmkit.imports")
@@ -64,8 +65,12 @@ class _DryRun(Exception):
 def create_job(kind: str, path: str, *, filename: str | None = None,
                mapping: dict[str, str] | None = None, on_duplicate: str = "error",
                dry_run: bool = False, encoding: str | None = None, delimiter: str | None = None,
-               uploaded: bool = False, created_by: int | None = None) -> ImportJob:
+               uploaded: bool = False, created_by: int | None = None,
+               file_format: str | None = None) -> ImportJob:
     """Check the file as a whole (encoding, header, mapping) and record a pending job.
+
+    ``file_format`` is ``csv`` or ``jsonl``; by default ``jsonl`` for a name ending in .jsonl or
+    .ndjson, else ``csv``.
 
     Raises :class:`FileProblem` saying what is wrong with the file, or ValidationError for
     options that make no sense. Runs in the caller's transaction.
@@ -76,13 +81,20 @@ def create_job(kind: str, path: str, *, filename: str | None = None,
         raise ValidationError({"on_duplicate": f"One of: {', '.join(ON_DUPLICATE)}."})
     mapping = dict(mapping or {})
     label = filename or os.path.basename(path)
-    lines = check_encoding(path, encoding, label)
-    layout = layout_of(path, mapping, FIELD_SETS[kind](), encoding, delimiter)
+    file_format = file_format or ("jsonl" if jsonlines.is_jsonl(label) else "csv")
+    if file_format not in FORMATS:
+        raise ValidationError({"format": f"One of: {', '.join(FORMATS)}."})
+    if file_format == "jsonl":
+        rows = jsonlines.count_rows(path, encoding, label)
+        layout = jsonlines.layout_of(path, mapping, FIELD_SETS[kind](), encoding)
+    else:
+        rows = max(check_encoding(path, encoding, label) - 1, 0)
+        layout = layout_of(path, mapping, FIELD_SETS[kind](), encoding, delimiter)
     return ImportJob.create(
         kind=kind, filename=label[:300], path=os.path.abspath(path), uploaded=uploaded,
-        encoding=layout.encoding, delimiter=layout.delimiter, mapping=json.dumps(mapping),
-        on_duplicate=on_duplicate, dry_run=dry_run, file_bytes=os.path.getsize(path),
-        rows_total=max(lines - 1, 0), created_by=created_by)
+        encoding=layout.encoding, delimiter=layout.delimiter, format=file_format,
+        mapping=json.dumps(mapping), on_duplicate=on_duplicate, dry_run=dry_run,
+        file_bytes=os.path.getsize(path), rows_total=rows, created_by=created_by)
 
 
 def get_job(job_id: int) -> ImportJob:
@@ -117,8 +129,7 @@ def run_job(job_id: int, progress: Progress | None = None, batch_size: int | Non
         return job
     job = get_job(job_id)
     try:
-        layout = layout_of(job.path, job.mapping_dict, FIELD_SETS[job.kind](), job.encoding,
-                           job.delimiter)
+        layout = _layout(job)
     except (FileProblem, OSError) as exc:
         return _finish(job, FAILED, _reason(exc))
     importer = IMPORTERS[job.kind](job.id, layout, job.on_duplicate, job.dry_run)
@@ -134,6 +145,14 @@ def run_job(job_id: int, progress: Progress | None = None, batch_size: int | Non
         _release(job_id)
         raise
     return _finish(job, DONE)
+
+
+def _layout(job: ImportJob):
+    if job.format == "jsonl":
+        return jsonlines.layout_of(job.path, job.mapping_dict, FIELD_SETS[job.kind](),
+                                   job.encoding)
+    return layout_of(job.path, job.mapping_dict, FIELD_SETS[job.kind](), job.encoding,
+                     job.delimiter)
 
 
 def _busy(job: ImportJob) -> bool:
@@ -166,26 +185,12 @@ def _release(job_id: int) -> None:
 def _import_rows(job: ImportJob, importer, layout, size: int,
                  progress: Progress | None) -> ImportJob:
     """Read, check and commit the job's remaining rows a batch at a time."""
-    pending: list[Prepared | Outcome | None] = []
-    taken: set = set()
-    position = 0
-    try:
-        for row, cells, position in read_rows(job.path, layout, skip=job.rows_done):
-            item = importer.prepare(row, cells)
-            if isinstance(item, Prepared) and (len(pending) >= size or _clashes(item, taken)):
-                job = _commit(job, importer, pending, progress, position)
-                pending, taken = [], set()
-            pending.append(item)
-            if isinstance(item, Prepared):
-                taken.update(item.keys)
-            elif len(pending) >= size:
-                job = _commit(job, importer, pending, progress, position)
-                pending, taken = [], set()
-    except (FileProblem, OSError):
-        if pending:  # the rows read before the unreadable one are good; keep them
-            _commit(job, importer, pending, progress, position)
-        raise
-    if pending:
+    rows = jsonlines.read_rows if job.format == "jsonl" else read_rows
+    # A large file is read and checked in a worker process while this one writes.
+    in_worker = (job.rows_total or 0) - job.rows_done >= import_setting(
+        current_app.config, "IMPORT_WORKER_MIN_ROWS")
+    for pending, position in batches(rows(job.path, layout, skip=job.rows_done), importer, size,
+                                     in_worker):
         job = _commit(job, importer, pending, progress, position)
     return job
 
@@ -194,10 +199,6 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"The file cannot be read: {exc.strerror or exc}."
     return str(exc)
-
-
-def _clashes(item: Prepared, taken: set) -> bool:
-    return any(k in taken for k in item.keys) or any(k in taken for k in item.needs)
 
 
 def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
@@ -211,10 +212,13 @@ def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
         if not claimed:
             raise Superseded(job.id)
         outcomes = [item for item in batch if isinstance(item, Outcome)]
-        outcomes += _write(importer, [item for item in batch if isinstance(item, Prepared)])
+        # Prepared rows, or what an importer's precheck made of them (crmkit.imports.pipeline)
+        outcomes += _write(importer, [item for item in batch
+                                      if item is not None and not isinstance(item, Outcome)])
         place = {name: i for i, name in enumerate(importer.layout.header)}
         insert_rows(ImportProblem, ("job_id", "row", "column", "message"), [
-            (job.id, o.row, column, message) for o in sorted(outcomes, key=lambda o: o.row)
+            (job.id, o.row, column, message)
+            for o in sorted((o for o in outcomes if o.problems), key=lambda o: o.row)
             for column, message in sorted(o.problems, key=lambda p: place.get(p[0], -1))])
         counts = Counter(o.status for o in outcomes)
         changes = {getattr(ImportJob, COUNTERS[s]): getattr(ImportJob, COUNTERS[s]) + n
@@ -282,7 +286,8 @@ def _remove(path: str) -> None:
 # -- results ------------------------------------------------------------------------------------
 
 def job_dict(job: ImportJob) -> dict:
-    return {"id": job.id, "kind": job.kind, "state": job.state, "filename": job.filename,
+    return {"id": job.id, "kind": job.kind, "format": job.format, "state": job.state,
+            "filename": job.filename,
             "on_duplicate": job.on_duplicate, "dry_run": job.dry_run,
             "mapping": job.mapping_dict, "encoding": job.encoding,
             "rows_total": job.rows_total, "rows_done": job.rows_done,
