@@ -10,10 +10,11 @@ transaction already holds the database. Everything that changes a member's lots 
 so under that lock, so a debit's plan (which lots, how much) cannot be invalidated before it is
 written; the conditional UPDATEs are the second line of defence.
 
-Lock order on PostgreSQL, in every loyalty path: a reward's stock, then members in id order.
-The event feed's turn comes last, at commit, when the queued events are written
-(``crmkit.events.emit``); no loyalty path takes it early (``take_turn``, ``emit_many`` before
-row locks), so none waits for a member while holding the turn.
+Lock order on PostgreSQL, in every loyalty path: a reward's stock, then each member's customer
+held against merges (``crmkit.customers.service.hold_customers``, as a merge and recording an
+interaction lock the customer before any plugin rows), then members in id order. The event
+feed's turn comes last, at commit, when the queued events are written (``crmkit.events.emit``);
+no loyalty path takes it early, so none waits for a member while holding the turn.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, Case, fn
 
+from crmkit.customers.service import hold_customers
 from crmkit.db import is_sqlite, utcnow
 from crmkit.errors import Conflict, NotFound
 from crmkit_loyalty.models import Allocation, Lot, Member, Programme, Transaction
@@ -54,10 +56,20 @@ class Balance:
 
 def lock_member(member_id: int) -> Member:
     """The member row, locked for the rest of the transaction (see the module docstring)."""
-    query = Member.select().where(Member.id == member_id)
-    if not is_sqlite():
-        query = query.for_update()
-    member = query.first()
+    if is_sqlite():
+        member = Member.get_or_none(Member.id == member_id)
+    else:
+        held = set()
+        for _ in range(5):  # a merge re-pointing the member meanwhile: hold its new customer
+            customer_id = (Member.select(Member.customer_id).where(Member.id == member_id)
+                           .scalar())
+            if customer_id is None or customer_id in held:
+                break
+            hold_customers(customer_id)
+            held.add(customer_id)
+        member = Member.select().where(Member.id == member_id).for_update().first()
+        if member is not None and member.customer_id not in held:
+            raise Conflict("The member's customer is being merged; try again.")
     if member is None:
         raise NotFound(f"No member with id {member_id}.")
     return member

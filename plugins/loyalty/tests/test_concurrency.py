@@ -152,3 +152,31 @@ def test_redemptions_race_with_earning_expiry_and_tier_evaluation(api, app, setu
     assert after["points_balance"] == 1000 + 100 * earned - 100 * spent >= 0
     assert after["tier"]["name"] == "Gold"  # 1000 + 400 qualifying points this year
     check_books(app)
+
+
+def test_a_merge_races_with_redemptions_and_purchases_of_both_customers(api, app, setup):
+    """Folding one member's customer into another's while both redeem and buy: no deadlock, no
+    503, every answer a success or a clean refusal, and the merged books still agree."""
+    member, _, unlimited = setup
+    programme_id = member["programme_id"]
+    bea = api.customer("Bea Smith")
+    api.purchase(bea["id"], "1000")
+    other = api.member_of(programme_id, bea["id"])
+    customers = [member["customer_id"], bea["id"]]
+
+    def request(client, i):
+        if i == 0:
+            return client.post(f"/api/v1/customers/{customers[0]}/merge",
+                               json={"duplicate_id": customers[1]})
+        if i % 3 == 0:
+            return client.post(f"/api/v1/customers/{customers[i % 2]}/interactions",
+                               json={"type": "purchase", "amount": "10", "currency": "EUR"})
+        return redeem((member, other)[i % 2]["id"], unlimited["id"])(client, i)
+
+    answers = run_at_once(app, THREADS, request)
+    assert answers[0][0] == 200, answers[0]
+    assert all(status in (200, 201, 404, 409) for status, _ in answers), answers
+    # A purchase for the merged-away customer that lost the race answers 404 naming the survivor.
+    refused = [body for status, body in answers if status == 404]
+    assert all(body.get("merged_into") == customers[0] for body in refused), refused
+    check_books(app)
