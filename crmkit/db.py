@@ -103,8 +103,11 @@ class QueuedWrites:
     or savepoint takes its queued rows with it without ever having sent them.
     """
 
-    # Set by crmkit.events.outbox: writes a list of queued items in the current transaction.
+    # Set by crmkit.events.outbox: write_items(items) writes queued items in the current
+    # transaction; commit_items(items) writes them and commits, or answers False when it cannot
+    # do both at once (the caller then writes them and commits itself).
     write_items = None
+    commit_items = None
 
     def queued_writes(self) -> list | None:
         """The current transaction's queue (None outside a transaction)."""
@@ -126,7 +129,13 @@ class QueuedWrites:
             QueuedWrites.write_items(items)
 
     def commit(self):
-        self.write_queued()
+        queued = getattr(self._state, "queued", None)
+        if queued and queued[1]:
+            items = list(queued[1])
+            queued[1].clear()
+            if QueuedWrites.commit_items(items):
+                return
+            QueuedWrites.write_items(items)
         super().commit()
 
     def rollback(self):

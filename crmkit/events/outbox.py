@@ -132,6 +132,30 @@ def write_events(events: list[Emitted]) -> None:
             event.id = cursor.lastrowid if sqlite else cursor.fetchone()[0]
 
 
+def commit_events(events: list[Emitted]) -> bool:
+    """On PostgreSQL, insert the events and COMMIT in one round trip (psycopg's pipeline mode);
+    False on SQLite, where there is no round trip to save.
+
+    Sent on its own, the event's statement costs a network round trip, about a tenth of a small
+    write request; sent in the same pipeline as the COMMIT it costs only the server's work.
+    """
+    if is_sqlite():
+        return False
+    sql = _insert_sql()
+    uuid_value, time_value = Event.uuid.db_value, Event.occurred_at.db_value
+    with peewee.__exception_wrapper__:
+        connection = database.connection()
+        with connection.pipeline():
+            cursors = [connection.execute(sql, (
+                uuid_value(event.uuid), event.type, event.schema_version,
+                time_value(event.occurred_at), event.subject, event.subject_id, event.payload))
+                for event in events]
+            connection.execute("COMMIT")
+        for event, cursor in zip(events, cursors):
+            event.id = cursor.fetchone()[0]
+    return True
+
+
 def flush() -> None:
     """Write the events this transaction has queued now, so a query in the same transaction
     sees them (the commit writes them anyway)."""
@@ -222,3 +246,4 @@ def _insert_sql() -> str:
 
 
 QueuedWrites.write_items = staticmethod(write_events)
+QueuedWrites.commit_items = staticmethod(commit_events)
