@@ -3,6 +3,7 @@ database, rows read and checked in a worker process, and quicker checks that giv
 the API's own. (What an import does is in test_customers_import.py, run both ways.)"""
 import csv
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -139,6 +140,43 @@ def test_a_failure_while_writing_stops_the_worker_and_the_import_resumes(app, tm
         job = run_job(job_id, batch_size=3)
         assert (job.state, job.rows_created, Customer.select().count()) == ("done", 9, 9)
         assert Event.select().where(Event.type == "customer.created").count() == 9
+
+
+def test_rows_handed_over_as_files_are_stored_as_the_general_path_stores_them(
+        make_app, crmkit_database_url, other_database_url, tmp_path, monkeypatch):
+    """On SQLite the worker hands batches of plain new customers over as files
+    (crmkit.imports.staging); a batch with a row matching a customer, or with a row that needs
+    more than the plain columns, takes the general path. Either way the same rows are stored,
+    and no file is left behind."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    rows = [["first_name", "last_name", "email", "city", "status", "notes", "tags"]]
+    rows += [[name, "Smith" if i % 2 else "", f"P{i}@Example.com " if i % 3 else "",
+              "Köln" if i % 4 else "", "active" if i % 2 else "", AWKWARD[i % 8], ""]
+             for i, name in enumerate(AWKWARD * 2)]
+    rows[9] = ["Taken", "", "taken@example.com", "", "active", "", ""]  # matches: updated
+    rows[13][6] = "vip"  # a tag: not a plain row
+    rows[5][2] = "not an email"  # refused
+    path = write_csv(tmp_path / "people.csv", rows)
+    stored = []
+    for url, worker_from in ((crmkit_database_url, 10**9), (other_database_url, 1)):
+        app = make_app(DATABASE_URL=url, IMPORT_WORKER_MIN_ROWS=worker_from)
+        with app.app_context(), connection():
+            with write_transaction():
+                create_customer({"name": "Taken", "email": "taken@example.com"})
+        job = import_file(app, path, on_duplicate="update")
+        with app.app_context(), connection():
+            stored.append((
+                (job.rows_done, job.rows_created, job.rows_updated, job.rows_failed),
+                list(Customer.select(*[f for f in Customer._meta.sorted_fields
+                                       if f.name not in ("created_at", "updated_at")])
+                     .order_by(Customer.id).tuples()),
+                list(CustomerEmail.select().order_by(CustomerEmail.id).tuples()),
+                [(e.subject_id, e.type) for e in Event.select().order_by(Event.id)]))
+    assert stored[0][0] == (16, 14, 1, 1)
+    assert stored[0] == stored[1]
+    assert list(scratch.iterdir()) == []
 
 
 # -- quicker checks, same answers -----------------------------------------------------------

@@ -28,7 +28,7 @@ from crmkit.customers.service import (EDITABLE, ENTITY, Lookups, NewCustomer, _d
 from crmkit.customers.tags import ensure_tags
 from crmkit.db import database, utcnow
 from crmkit.errors import CrmkitError, ValidationError
-from crmkit.imports import bulk
+from crmkit.imports import bulk, staging
 from crmkit.imports.base import (CREATED, SKIPPED, UNCHANGED, UPDATED, CellChecks, Outcome,
                                  Prepared, as_int, cell_count_problem, column_problems, failed,
                                  problems_of, split_list)
@@ -134,6 +134,10 @@ class CustomerImporter:
         # A dry run writes nothing, so a later batch cannot find an earlier one's customers in
         # the database; it remembers their keys instead (memory grows with the file).
         self.seen: dict[object, int] = {}
+        # Plain new customers may reach the writer as a SQLite file (crmkit.imports.staging)
+        # when the worker checked them in full; not in a dry run, which needs their keys above.
+        self.stages = self.checks_early and not dry_run
+        self.staged_columns = self.columns[3:]
 
     # -- one row, no database ---------------------------------------------------------------------
 
@@ -261,9 +265,68 @@ class CustomerImporter:
                     values.append((column, definition.id, db_value(one)))
         return row, emails, phones, data.get("tags") or None, tuple(values)
 
+    # -- staged batches (crmkit.imports.staging) --------------------------------------------------
+
+    def stage(self, items: list, path: str) -> list:
+        """The batch with its rows written to a file at ``path``, if every row to store is a
+        plain new customer checked in full (one email key at most, no phones, tags or custom
+        values); else the batch as it is. Runs in the reading worker."""
+        plain = []
+        for item in items:
+            if item is None or isinstance(item, Outcome):
+                continue
+            if type(item) is not Ready or type(item.verdict) is not tuple:
+                return items
+            columns, emails, phones, tags, custom = item.verdict
+            keys = item.keys
+            if phones or tags or custom or len(emails) > 1 or len(keys) > 1 or (
+                    keys and type(keys[0]) is not str):
+                return items
+            plain.append((item.row, keys[0] if keys else None, item.cells,
+                          emails[0][1] if emails else None, *columns))
+        if not plain:
+            return items
+        return staging.stage([i for i in items if i is None or isinstance(i, Outcome)], plain,
+                             self.staged_columns, path)
+
+    def expand(self, items: list) -> list:
+        """``items`` with a staged block read back as the rows it holds."""
+        if not any(type(item) is staging.Staged for item in items):
+            return items
+        out = [item for item in items if type(item) is not staging.Staged]
+        for row, key, cells, mail_key, *columns in staging.rows(self.staged_columns):
+            # columns[3] is the customer's email: the one stored with it, as _values makes it
+            emails = ((columns[3], mail_key, True),) if mail_key is not None else ()
+            out.append(Ready(row, (key,) if key is not None else (), cells, None,
+                             (tuple(columns), emails, (), None, ())))
+        return out
+
+    def _insert_staged(self, block: staging.Staged) -> list[Outcome]:
+        """What _insert makes of the staged rows (none matching a customer), set-based."""
+        ids = bulk.allocate_ids(Customer, block.count)
+        now = bulk.stored_time(Customer.created_at, utcnow())
+        offset = ids[0] - 1  # the file's seq counts from 1
+        staging.insert_select(
+            Customer._meta.table_name, self.columns,
+            f"seq + ?, ?, ?, {staging.source_columns(self.staged_columns)}", "",
+            (offset, now, now))
+        staging.insert_select(
+            CustomerEmail._meta.table_name, ("customer_id", "email", "email_key", "is_primary"),
+            'seq + ?, "email", email_key, 1', "WHERE email_key IS NOT NULL", (offset,))
+        emit_created(ids)
+        if self.created_hook is not None:
+            for customer in Customer.select().where(Customer.id.in_(ids)).order_by(Customer.id):
+                self.created_hook(customer=customer)
+        return [Outcome(row, CREATED, [], customer_id)
+                for row, customer_id in zip(staging.file_rows(), ids)]
+
     # -- one batch --------------------------------------------------------------------------------
 
     def write(self, items: list[Prepared]) -> list[Outcome]:
+        if len(items) == 1 and type(items[0]) is staging.Staged:
+            if not staging.any_match():
+                return self._insert(items[0])
+            items = self.expand(items)  # the general path says what to do with each row
         pseudo_companies = self._translate_company_refs(items)
         email_owners, phone_owners, companies = self._lookups(items)
         companies.update({cid: (COMPANY, None) for cid in pseudo_companies})
@@ -388,7 +451,9 @@ class CustomerImporter:
         updates.append((item, owner))
         return None
 
-    def _insert(self, new: list[tuple[int, tuple, tuple]]) -> list[Outcome]:
+    def _insert(self, new: list[tuple[int, tuple, tuple]] | staging.Staged) -> list[Outcome]:
+        if type(new) is staging.Staged:
+            return self._insert_staged(new)
         if not new:
             return []
         ids = bulk.allocate_ids(Customer, len(new))

@@ -17,7 +17,9 @@ import multiprocessing
 import os
 import pickle
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import traceback
 from collections.abc import Iterable, Iterator
@@ -70,9 +72,11 @@ def _clashes(item: Prepared, taken: set) -> bool:
 
 
 def batches(rows: Iterable[tuple[int, object, int]], importer, size: int,
-            in_worker: bool) -> Iterator[Batch]:
+            in_worker: bool, stage: bool = False) -> Iterator[Batch]:
     """The batches of ``rows`` (``(row number, cells, bytes read)`` as the file readers yield
-    them), prepared by ``importer``; with ``in_worker``, prepared in a worker process.
+    them), prepared by ``importer``; with ``in_worker``, prepared in a worker process, which
+    with ``stage`` hands plain rows over as files (``importer.stage``,
+    :mod:`crmkit.imports.staging`) that the caller attaches to its SQLite connection.
 
     ``rows`` must not have been started: the worker reads it, the caller never does.
     """
@@ -83,7 +87,12 @@ def batches(rows: Iterable[tuple[int, object, int]], importer, size: int,
         if not in_worker or not forks:
             yield from _cut(rows, importer, size)
         else:
-            yield from _from_worker(rows, importer, size)
+            directory = tempfile.mkdtemp(prefix="crmkit-import-") if stage else None
+            try:
+                yield from _from_worker(rows, importer, size, directory)
+            finally:
+                if directory is not None:  # files of batches never written
+                    shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextmanager
@@ -106,10 +115,11 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def _from_worker(rows, importer, size: int) -> Iterator[Batch]:
+def _from_worker(rows, importer, size: int, directory: str | None) -> Iterator[Batch]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(target=_work, args=(rows, importer, size, sender, receiver),
+    worker = context.Process(target=_work,
+                             args=(rows, importer, size, sender, receiver, directory),
                              name="crmkit-import-reader", daemon=True)
     worker.start()
     sender.close()
@@ -138,7 +148,7 @@ def _from_worker(rows, importer, size: int) -> Iterator[Batch]:
             worker.join()
 
 
-def _work(rows, importer, size: int, sender, receiver) -> None:
+def _work(rows, importer, size: int, sender, receiver, directory: str | None) -> None:
     """The worker process: send each batch, then how the file ended."""
     receiver.close()
     # Ctrl-C reaches the whole process group; the caller decides what it means. A server's
@@ -152,9 +162,13 @@ def _work(rows, importer, size: int, sender, receiver) -> None:
     sending.start()
     try:
         try:
-            for batch in _cut(rows, importer, size):
+            for number, batch in enumerate(_cut(rows, importer, size)):
                 if stopped.is_set():
                     break  # the caller stopped listening: it failed or was interrupted
+                if directory is not None:
+                    items, position = batch
+                    batch = (importer.stage(items, os.path.join(directory, f"{number}.db")),
+                             position)
                 outbox.put(pickle.dumps(("batch", batch), pickle.HIGHEST_PROTOCOL))
             message = ("done", None)
         except FileProblem as exc:

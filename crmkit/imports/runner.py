@@ -25,9 +25,9 @@ import peewee
 from flask import current_app
 from peewee import fn
 
-from crmkit.db import database, utcnow, write_transaction
+from crmkit.db import database, is_sqlite, utcnow, write_transaction
 from crmkit.errors import Conflict, ValidationError
-from crmkit.imports import customers, interactions, jsonlines
+from crmkit.imports import customers, interactions, jsonlines, staging
 from crmkit.imports.base import FAILED as ROW_FAILED
 from crmkit.imports.base import Outcome, Prepared, failed
 from crmkit.imports.bulk import import_cache, insert_rows, relax_commit
@@ -189,8 +189,10 @@ def _import_rows(job: ImportJob, importer, layout, size: int,
     # A large file is read and checked in a worker process while this one writes.
     in_worker = (job.rows_total or 0) - job.rows_done >= import_setting(
         current_app.config, "IMPORT_WORKER_MIN_ROWS")
+    # On SQLite the worker may hand plain rows over as files (crmkit.imports.staging).
+    stage = in_worker and is_sqlite() and getattr(importer, "stages", False)
     for pending, position in batches(rows(job.path, layout, skip=job.rows_done), importer, size,
-                                     in_worker):
+                                     in_worker, stage):
         job = _commit(job, importer, pending, progress, position)
     return job
 
@@ -204,7 +206,7 @@ def _reason(exc: Exception) -> str:
 def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
             position: int) -> ImportJob:
     expected = job.rows_done
-    with write_transaction():
+    with staging.attached(batch), write_transaction():
         relax_commit()
         claimed = (ImportJob.update(heartbeat_at=utcnow())
                    .where((ImportJob.id == job.id) & (ImportJob.rows_done == expected)
@@ -223,7 +225,7 @@ def _commit(job: ImportJob, importer, batch: list, progress: Progress | None,
         counts = Counter(o.status for o in outcomes)
         changes = {getattr(ImportJob, COUNTERS[s]): getattr(ImportJob, COUNTERS[s]) + n
                    for s, n in counts.items()}
-        ImportJob.update({ImportJob.rows_done: expected + len(batch), **changes}).where(
+        ImportJob.update({ImportJob.rows_done: expected + staging.rows_in(batch), **changes}).where(
             ImportJob.id == job.id).execute()
     job = get_job(job.id)
     if progress is not None:
@@ -252,6 +254,9 @@ def _write(importer, items: list[Prepared]) -> list[Outcome]:
     except (peewee.OperationalError, peewee.InterfaceError):
         raise
     except Exception as exc:
+        expand = getattr(importer, "expand", None)
+        if expand is not None:  # a staged block's rows, to be written one by one
+            items = expand(items)
         if len(items) == 1:
             log.warning("import row %s refused: %s", items[0].row, exc)
             return [failed(items[0].row, [(None, f"Could not be stored: {exc}")])]
