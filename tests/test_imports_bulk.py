@@ -103,6 +103,30 @@ def test_large_files_are_read_and_checked_in_a_worker_process(app, tmp_path, mon
     assert set(seen.read_text().split()) - {str(os.getpid())}, "checked in this process"
 
 
+def test_an_import_run_by_a_job_worker_thread_reads_in_its_own_process(app, tmp_path,
+                                                                       monkeypatch):
+    """Forking next to other threads could leave the child waiting on a lock one of them held:
+    a worker thread's import reads and checks in its own process."""
+    import threading
+    seen = tmp_path / "pids"
+    original = customer_import.CustomerImporter.precheck
+
+    def precheck(self, item, cells):
+        with open(seen, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return original(self, item, cells)
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "precheck", precheck)
+    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
+        [f"P{i}", f"p{i}@example.com"] for i in range(7)])
+    done = {}
+    thread = threading.Thread(target=lambda: done.update(job=import_file(app, path)))
+    thread.start()
+    thread.join(60)
+    assert (done["job"].state, done["job"].rows_created) == ("done", 7)
+    assert set(seen.read_text().split()) == {str(os.getpid())}
+
+
 @pytest.mark.parametrize("worker_from", [1, 10**9])
 def test_an_unreadable_row_keeps_the_rows_before_it_and_fails_the_job(
         make_app, tmp_path, worker_from):

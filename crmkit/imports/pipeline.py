@@ -80,9 +80,12 @@ def batches(rows: Iterable[tuple[int, object, int]], importer, size: int,
 
     ``rows`` must not have been started: the worker reads it, the caller never does.
     """
-    # A daemonic process (some job runners' workers) may not start processes of its own.
+    # A daemonic process (some job runners' workers) may not start processes of its own. Nor
+    # does a job worker's thread: another worker thread may hold a lock at the fork (SQLite's,
+    # an allocator's), which would then stay locked forever in the child.
     forks = ("fork" in multiprocessing.get_all_start_methods()
-             and not multiprocessing.current_process().daemon)
+             and not multiprocessing.current_process().daemon
+             and threading.current_thread() is threading.main_thread())
     with _fewer_collections():
         if not in_worker or not forks:
             yield from _cut(rows, importer, size)
