@@ -86,7 +86,9 @@ def test_imported_customers_get_the_events_the_api_writes_byte_for_byte(app, tmp
                for i in ids)
 
 
-def test_large_files_are_read_and_checked_in_a_worker_process(app, tmp_path, monkeypatch):
+@pytest.fixture
+def checking_pids(tmp_path, monkeypatch):
+    """The ids of the processes that checked rows, as a function to call after an import."""
     seen = tmp_path / "pids"
     original = customer_import.CustomerImporter.precheck
 
@@ -96,35 +98,31 @@ def test_large_files_are_read_and_checked_in_a_worker_process(app, tmp_path, mon
         return original(self, item, cells)
 
     monkeypatch.setattr(customer_import.CustomerImporter, "precheck", precheck)
-    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
+    return lambda: set(seen.read_text().split())
+
+
+def seven_people(tmp_path):
+    return write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
         [f"P{i}", f"p{i}@example.com"] for i in range(7)])
-    job = import_file(app, path)
+
+
+def test_large_files_are_read_and_checked_in_a_worker_process(app, tmp_path, checking_pids):
+    job = import_file(app, seven_people(tmp_path))
     assert (job.state, job.rows_created) == ("done", 7)
-    assert set(seen.read_text().split()) - {str(os.getpid())}, "checked in this process"
+    assert checking_pids() - {str(os.getpid())}, "checked in this process"
 
 
 def test_an_import_run_by_a_job_worker_thread_reads_in_its_own_process(app, tmp_path,
-                                                                       monkeypatch):
+                                                                       checking_pids):
     """Forking next to other threads could leave the child waiting on a lock one of them held:
     a worker thread's import reads and checks in its own process."""
     import threading
-    seen = tmp_path / "pids"
-    original = customer_import.CustomerImporter.precheck
-
-    def precheck(self, item, cells):
-        with open(seen, "a") as f:
-            f.write(f"{os.getpid()}\n")
-        return original(self, item, cells)
-
-    monkeypatch.setattr(customer_import.CustomerImporter, "precheck", precheck)
-    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
-        [f"P{i}", f"p{i}@example.com"] for i in range(7)])
-    done = {}
+    path, done = seven_people(tmp_path), {}
     thread = threading.Thread(target=lambda: done.update(job=import_file(app, path)))
     thread.start()
     thread.join(60)
     assert (done["job"].state, done["job"].rows_created) == ("done", 7)
-    assert set(seen.read_text().split()) == {str(os.getpid())}
+    assert checking_pids() == {str(os.getpid())}
 
 
 @pytest.mark.parametrize("worker_from", [1, 10**9])
