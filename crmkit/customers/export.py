@@ -17,7 +17,8 @@ import datetime as dt
 import decimal
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from crmkit import custom_fields
 from crmkit.auth.scoping import visible
@@ -96,31 +97,45 @@ def export_customers(params: Mapping[str, object], fmt: str = "csv") -> Iterator
 
 
 def _stream(params: dict, fmt: str) -> Iterator[str]:
+    def flat(columns, record):
+        cells = {**record, **{f"custom.{k}": v for k, v in record["custom"].items()}}
+        return [_text(cells.get(c)) for c in columns]
+
+    return stream_in_snapshot(lambda: _batches(params), fmt, export_columns, flat,
+                              lambda record: record)
+
+
+def stream_in_snapshot(batches: Callable[[], Iterable[list]], fmt: str,
+                       columns: Callable[[], Sequence[str]],
+                       csv_row: Callable[[Sequence[str], Any], list],
+                       json_record: Callable[[Any], dict]) -> Iterator[str]:
+    """An export's text, a chunk per batch, all read in one snapshot: a CSV header of
+    ``columns()`` and ``csv_row(columns, item)`` per item, or one ``json_record(item)`` line
+    per item. ``batches`` and ``columns`` are called inside the snapshot."""
     with connection():
         tx = _snapshot()
         try:
-            columns = export_columns()
+            names = columns()
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            if fmt == "csv":
-                writer.writerow(columns)
-            for records in _batches(params):
-                for record in records:
+            if fmt == "csv":  # a chunk of its own: a client sees the columns at once
+                writer.writerow(names)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            for items in batches():
+                for item in items:
                     if fmt == "csv":
-                        flat = {**record, **{f"custom.{k}": v
-                                             for k, v in record["custom"].items()}}
-                        writer.writerow([_text(flat.get(c)) for c in columns])
+                        writer.writerow(csv_row(names, item))
                     else:
-                        buffer.write(json.dumps(record, default=_json_default,
+                        buffer.write(json.dumps(json_record(item), default=_json_default,
                                                 ensure_ascii=False))
                         buffer.write("\n")
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-            if fmt == "csv" and buffer.tell():
-                yield buffer.getvalue()
         finally:
             tx.__exit__(None, None, None)
 
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "export_columns", "export_customers"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "export_columns", "export_customers", "stream_in_snapshot"]

@@ -12,16 +12,13 @@ Amounts are exact decimals (a string in JSON); payload and line items are JSON (
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator, Mapping
 
 from crmkit.auth.scoping import visible
-from crmkit.customers.export import FORMATS, _json_default, _snapshot, _text
+from crmkit.customers.export import FORMATS, _json_default, _text, stream_in_snapshot
 from crmkit.customers.models import Customer, Interaction
 from crmkit.customers.timeline import interaction_dict, interaction_filters
-from crmkit.db import connection
 from crmkit.errors import ValidationError
 
 BATCH = 1000
@@ -82,31 +79,10 @@ def _cell(name: str, value) -> str:
 
 
 def _stream(params: dict, fmt: str) -> Iterator[str]:
-    with connection():
-        tx = _snapshot()
-        try:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            if fmt == "csv":
-                writer.writerow(COLUMNS)
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-            for rows in _batches(params):
-                for row in rows:
-                    record = _record(row)
-                    if fmt == "csv":
-                        writer.writerow([_cell(c, record[c]) for c in COLUMNS])
-                    else:
-                        ordered = {c: record[c] for c in COLUMNS}
-                        buffer.write(json.dumps(ordered, default=_json_default,
-                                                ensure_ascii=False))
-                        buffer.write("\n")
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        finally:
-            tx.__exit__(None, None, None)
+    return stream_in_snapshot(
+        lambda: ([_record(row) for row in rows] for rows in _batches(params)), fmt,
+        lambda: COLUMNS, lambda columns, record: [_cell(c, record[c]) for c in columns],
+        lambda record: {c: record[c] for c in COLUMNS})
 
 
 __all__ = ["COLUMNS", "export_interactions"]
