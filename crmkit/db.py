@@ -103,9 +103,9 @@ class QueuedWrites:
     or savepoint takes its queued rows with it without ever having sent them.
     """
 
-    # Set by crmkit.events.outbox: write_items(items) writes queued items in the current
-    # transaction; commit_items(items) writes them and commits, or answers False when it cannot
-    # do both at once (the caller then writes them and commits itself).
+    # Set by crmkit.events.outbox: write_items(items, db) writes queued items in db's current
+    # transaction; commit_items(items, db) writes them and commits, or answers False when it
+    # cannot do both at once (the caller then writes them and commits itself).
     write_items = None
     commit_items = None
 
@@ -126,16 +126,16 @@ class QueuedWrites:
         if queued and queued[1]:
             items = list(queued[1])
             queued[1].clear()
-            QueuedWrites.write_items(items)
+            QueuedWrites.write_items(items, self)
 
     def commit(self):
         queued = getattr(self._state, "queued", None)
         if queued and queued[1]:
             items = list(queued[1])
             queued[1].clear()
-            if QueuedWrites.commit_items(items):
+            if QueuedWrites.commit_items(items, self):
                 return
-            QueuedWrites.write_items(items)
+            QueuedWrites.write_items(items, self)
         super().commit()
 
     def rollback(self):
@@ -154,8 +154,21 @@ class MemorySqliteDatabase(QueuedWrites, peewee.SqliteDatabase):
     """An in-memory database lives in its one connection: nothing to pool."""
 
 
+class _Psycopg3Adapter(peewee.Psycopg3Adapter):
+    def connect(self, db, **params):
+        # peewee's own adapter, opening crmkit's psycopg connection class instead.
+        from crmkit.pg_statements import Connection
+        if db._encoding:
+            params.setdefault("client_encoding", db._encoding)
+        if db.database.startswith("postgresql://"):
+            params.setdefault("conninfo", db.database)
+        else:
+            params.setdefault("dbname", db.database)
+        return Connection.connect(**params)
+
+
 class PostgresqlDatabase(QueuedWrites, PooledPostgresqlDatabase):
-    pass
+    psycopg3_adapter = _Psycopg3Adapter
 
 
 def open_database(url: str, sqlite_busy_timeout_ms: int = 5000,

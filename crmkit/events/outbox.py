@@ -19,6 +19,7 @@ from typing import Any
 import peewee
 
 from crmkit.db import QueuedWrites, database, is_sqlite, utcnow
+from crmkit.events import pg_commit
 from crmkit.events.models import Event
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -46,23 +47,29 @@ def _json_default(value: Any) -> Any:
                     "is not JSON serialisable")
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time, and
+# emit runs in every write request. The encoder keeps no state between calls, so threads share it.
+_ENCODER = json.JSONEncoder(default=_json_default, sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=False)
+
+
 def dumps(data: Any) -> str:
     """Canonical JSON (sorted keys, no spaces): the same bytes every time for the same data."""
-    return json.dumps(data, default=_json_default, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    return _ENCODER.encode(data)
+
+
+_UUID7_FLAGS = 0x7 << 76 | 0x2 << 62  # version 7 and the RFC 4122 variant
 
 
 def uuid7() -> uuid.UUID:
-    """A version 7 UUID (RFC 9562): milliseconds since 1970, then random bits.
+    """A version 7 UUID (RFC 9562): milliseconds since 1970, then 74 random bits.
 
     Time-ordered ids land at the right-hand end of the unique index instead of at a random page,
     which keeps the index write of every emit small.
     """
-    millis = time.time_ns() // 1_000_000
-    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)          # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)          # RFC 4122 variant
-    return uuid.UUID(int=value)
+    random = int.from_bytes(os.urandom(10), "big")
+    return uuid.UUID(int=(time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80
+                     | (random >> 68) << 64 | (random & 0x3FFF_FFFF_FFFF_FFFF) | _UUID7_FLAGS)
 
 
 def check_event_type(event_type: str) -> None:
@@ -117,43 +124,48 @@ def emit(event_type: str, payload: dict, *, subject: str | None = None, subject_
     return event
 
 
-def write_events(events: list[Emitted]) -> None:
+def write_events(events: list[Emitted], db: peewee.Database | None = None) -> None:
     """Insert queued events in the current transaction, in the order they were emitted."""
-    sql = _insert_sql()
-    sqlite = is_sqlite()
-    uuid_value, time_value = Event.uuid.db_value, Event.occurred_at.db_value
+    db = database.obj if db is None else db
+    sqlite = isinstance(db, peewee.SqliteDatabase)
+    sql = _insert_sql(db)
     with peewee.__exception_wrapper__:
-        connection = database.connection()
+        connection = db.connection()
         for event in events:
-            params = (uuid_value(event.uuid), event.type, event.schema_version,
-                      time_value(event.occurred_at), event.subject, event.subject_id,
-                      event.payload)
-            cursor = connection.execute(sql, params)
+            cursor = connection.execute(sql, _row(event, sqlite))
             event.id = cursor.lastrowid if sqlite else cursor.fetchone()[0]
 
 
-def commit_events(events: list[Emitted]) -> bool:
-    """On PostgreSQL, insert the events and COMMIT in one round trip (psycopg's pipeline mode);
-    False on SQLite, where there is no round trip to save.
+def commit_events(events: list[Emitted], db: peewee.Database) -> bool:
+    """On PostgreSQL, insert the events and COMMIT in one round trip (libpq's pipeline mode, see
+    :mod:`crmkit.events.pg_commit`); False on SQLite, where there is no round trip to save.
 
     Sent on its own, the event's statement costs a network round trip, about a tenth of a small
-    write request; sent in the same pipeline as the COMMIT it costs only the server's work.
+    write request; sent with the COMMIT it costs only the server's work.
     """
-    if is_sqlite():
+    if isinstance(db, peewee.SqliteDatabase):
         return False
-    sql = _insert_sql()
-    uuid_value, time_value = Event.uuid.db_value, Event.occurred_at.db_value
     with peewee.__exception_wrapper__:
-        connection = database.connection()
-        with connection.pipeline():
-            cursors = [connection.execute(sql, (
-                uuid_value(event.uuid), event.type, event.schema_version,
-                time_value(event.occurred_at), event.subject, event.subject_id, event.payload))
-                for event in events]
-            connection.execute("COMMIT")
-        for event, cursor in zip(events, cursors):
-            event.id = cursor.fetchone()[0]
+        connection = db.connection()
+        if not pg_commit.usable(connection):
+            return False
+        ids = pg_commit.insert_and_commit(connection, b"crmkit_event_insert", _PG_PREPARED,
+                                          [_row(event, False) for event in events])
+    for event, event_id in zip(events, ids):
+        event.id = event_id
     return True
+
+
+def _row(event: Emitted, sqlite: bool) -> tuple:
+    """The INSERT's parameters: what ``Event``'s fields would store, without asking each field.
+
+    The time is stored as naive UTC (``UTCDateTimeField``); on SQLite as the text sqlite3's own
+    datetime adapter would have written.
+    """
+    occurred_at = event.occurred_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return (event.uuid.hex, event.type, event.schema_version,
+            occurred_at.isoformat(" ") if sqlite else occurred_at, event.subject,
+            event.subject_id, event.payload)
 
 
 def flush() -> None:
@@ -222,27 +234,34 @@ def take_turn() -> None:
 
 _COLUMNS = ("uuid", "type", "schema_version", "occurred_at", "subject", "subject_id", "payload")
 _SQL: dict[bool, str] = {}
+# The same INSERT for pg_commit, which sends every value as text: each one is cast to its column.
+_PG_PREPARED = (
+    'INSERT INTO "event" (' + ", ".join(f'"{name}"' for name in _COLUMNS) + ") "
+    "SELECT $1::uuid, $2::varchar, $3::integer, $4::timestamp, $5::varchar, $6::varchar, $7::text "
+    f'FROM (SELECT pg_advisory_xact_lock({FEED_LOCK})) AS turn RETURNING "id"').encode()
 
 
-def _insert_sql() -> str:
+def _insert_sql(db: peewee.Database | None = None) -> str:
     """The INSERT of an event, built once per engine: emit runs inside every write request, and
     having peewee compose the same statement each time costs more than executing it."""
-    sqlite = is_sqlite()
-    if sqlite not in _SQL:
-        param = database.obj.param
+    db = database.obj if db is None else db
+    sqlite = isinstance(db, peewee.SqliteDatabase)
+    sql = _SQL.get(sqlite)
+    if sql is None:
         columns = ", ".join(f'"{name}"' for name in _COLUMNS)
-        values = ", ".join([param] * len(_COLUMNS))
+        values = ", ".join([db.param] * len(_COLUMNS))
         table = f'"{Event._meta.table_name}"'
         if sqlite:
-            _SQL[sqlite] = f"INSERT INTO {table} ({columns}) VALUES ({values})"
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({values})"
         else:
             # Event writers take turns from writing their events to their commit, so ids are
             # handed out in commit order and a feed reader never steps past a late commit
             # (crmkit.events.feed). The lock goes with the INSERT: one round trip.
-            _SQL[sqlite] = (f"INSERT INTO {table} ({columns}) SELECT {values} "
-                            f"FROM (SELECT pg_advisory_xact_lock({FEED_LOCK})) AS turn "
-                            f'RETURNING "id"')
-    return _SQL[sqlite]
+            sql = (f"INSERT INTO {table} ({columns}) SELECT {values} "
+                   f"FROM (SELECT pg_advisory_xact_lock({FEED_LOCK})) AS turn "
+                   f'RETURNING "id"')
+        _SQL[sqlite] = sql
+    return sql
 
 
 QueuedWrites.write_items = staticmethod(write_events)
