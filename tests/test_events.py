@@ -137,6 +137,33 @@ def test_feed_filters_by_type_pattern_and_subject(app, db):
     assert ns(subject="customer", subject_id="2") == [3]
 
 
+def test_a_filtered_page_walks_a_bounded_window_and_the_next_goes_on(app, db, monkeypatch):
+    """Rare matches far apart: each page examines at most SCAN_WINDOW ids, may come back short or
+    empty with has_more, and following next_cursor finds every match once, in order."""
+    from crmkit.events import feed as feed_module
+    monkeypatch.setattr(feed_module, "SCAN_WINDOW", 3)
+    with write_transaction():
+        for n in range(11):
+            emit("shop.order.placed" if n in (1, 2, 3, 9) else "customer.updated", {"n": n},
+                 subject="order" if n in (1, 2, 3, 9) else "customer", subject_id=n)
+    ids = [e.id for e in Event.select(Event.id).order_by(Event.id)]
+    client = app.test_client()
+    for params in ({"type": "shop.*"}, {"type": "shop.order.placed"}, {"subject": "order"}):
+        pages, cursor = [], None
+        for _ in range(10):  # bounded: 11 events in windows of 3 need 4 pages
+            page = feed(client, limit=2, **params, **({"after": cursor} if cursor else {}))
+            pages.append([e["payload"]["n"] for e in page["events"]])
+            cursor = page["next_cursor"]
+            if not page["has_more"]:
+                break
+        # limit 2 ends the first page inside the window; the next one ends with its window,
+        # the one after that is empty (window of non-matches), the last finds 9 and ends.
+        assert pages == [[1, 2], [3], [], [9]], params
+        assert cursor == str(ids[-1])
+    # Unfiltered pages are full pages of the keyset, whatever the window.
+    assert [e["payload"]["n"] for e in feed(client, limit=6)["events"]] == list(range(6))
+
+
 def test_feed_rejects_bad_input_with_422(app):
     client = app.test_client()
     limit = app.config["CRMKIT_MAX_PAGE_SIZE"]
@@ -191,3 +218,23 @@ def test_a_late_committing_transaction_is_never_skipped_on_postgresql(app, db, c
         late.close()
     second = feed(client, after=first["next_cursor"])
     assert [e["payload"]["n"] for e in second["events"]] == [1, 2]
+
+
+def test_migration_0007_drops_the_outbox_indexes_and_keeps_its_events(make_app):
+    from playhouse.migrations import Runner
+
+    from crmkit.schema import KERNEL_MIGRATIONS, drift, upgrade
+    app = make_app(upgrade=False)
+    pm = app.extensions["crmkit"].pm
+    with connection():
+        Runner(database.obj, KERNEL_MIGRATIONS, table_name="migrations_crmkit").up(
+            "0006_not_duplicates_and_import_format")
+        assert {i.name for i in database.get_indexes("event")} >= {"event_uuid", "event_type_id"}
+        with write_transaction():
+            emit("customer.created", {"n": 1}, subject="customer", subject_id=1)
+    [result] = upgrade(pm, only="crmkit")
+    assert result.applied == ["0007_event_indexes"]
+    with app.app_context(), connection():
+        assert {i.name for i in database.get_indexes("event")} <= {"event_pkey"}
+        assert [e.payload for e in Event.select()] == ['{"n":1}']
+    assert drift(pm) == {}

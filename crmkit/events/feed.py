@@ -4,13 +4,16 @@ Ids must be handed out in commit order, or a reader ordering by id would step pa
 that commits after a larger id and never see it. On SQLite writers are serialised by the database,
 so that holds by itself. On PostgreSQL ``emit`` takes a transaction-scoped advisory lock with its
 INSERT: transactions that emit events take turns from their first event to their commit (other
-writers are not affected). A cursor is the id of the last event read.
+writers are not affected). A cursor is the id of the last event read, or, on a filtered
+page, examined.
 """
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+
+from peewee import fn
 
 from crmkit.errors import ValidationError
 from crmkit.events.models import Event
@@ -67,18 +70,38 @@ def after(cursor: Cursor):
     return Event.id > cursor.event_id
 
 
+# A filtered page examines at most this many ids after its cursor. The outbox has no index but
+# its primary key (each one would cost every write request that emits), so a filter is applied
+# while walking ids; the window keeps a page cheap however rare the matching events are.
+SCAN_WINDOW = 10_000
+
+
 def committed_events(cursor: Cursor, limit: int, patterns: list[str] | None = None,
-                     subject: str | None = None, subject_id: str | None = None):
-    """Up to ``limit`` final events after ``cursor``, oldest first."""
-    query = Event.select().where(after(cursor))
+                     subject: str | None = None,
+                     subject_id: str | None = None) -> tuple[list[Event], Cursor]:
+    """Up to ``limit`` events after ``cursor``, oldest first, and the cursor to go on from.
+
+    Without a filter that cursor is the last event returned. With one, the walk stops at
+    ``limit`` matches or at the end of the window; in the second case the cursor moves to the
+    last event examined, so the next call starts past the events that did not match.
+    """
+    conditions = [after(cursor)]
     condition = type_condition(Event.type, patterns or [])
     if condition is not None:
-        query = query.where(condition)
+        conditions.append(condition)
     if subject is not None:
-        query = query.where(Event.subject == subject)
+        conditions.append(Event.subject == subject)
     if subject_id is not None:
-        query = query.where(Event.subject_id == str(subject_id))
-    return list(query.order_by(Event.id).limit(limit))
+        conditions.append(Event.subject_id == str(subject_id))
+    filtered = len(conditions) > 1
+    if filtered:
+        conditions.append(Event.id <= cursor.event_id + SCAN_WINDOW)
+    rows = list(Event.select().where(*conditions).order_by(Event.id).limit(limit))
+    if len(rows) == limit or not filtered:
+        return rows, Cursor.of(rows[-1]) if rows else cursor
+    last = (Event.select(fn.MAX(Event.id))
+            .where(after(cursor), Event.id <= cursor.event_id + SCAN_WINDOW).scalar())
+    return rows, cursor if last is None else Cursor(last)
 
 
 def envelope(event: Event) -> dict:
@@ -106,12 +129,14 @@ def read_feed(after_cursor: str | None = None, types: list[str] | None = None,
               limit: int = 100, subject: str | None = None,
               subject_id: str | None = None) -> FeedPage:
     """One page of the feed. Pass ``next_cursor`` back as ``after_cursor`` for the next page;
-    an empty page keeps the cursor, so polling with it later picks up new events."""
+    an empty page keeps the cursor, so polling with it later picks up new events.
+
+    With a filter a page may hold fewer than ``limit`` events, even none, and still have
+    ``has_more``: it has walked :data:`SCAN_WINDOW` events and the next page goes on from there.
+    """
     cursor = Cursor.parse(after_cursor)
     patterns = check_type_patterns(types or [])
-    rows = committed_events(cursor, limit + 1, patterns, subject, subject_id)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    last = Cursor.of(rows[-1]) if rows else cursor
+    rows, last = committed_events(cursor, limit, patterns, subject, subject_id)
+    has_more = Event.select().where(after(last)).exists()
     return FeedPage([{**envelope(e), "cursor": str(Cursor.of(e))} for e in rows], str(last),
                     has_more)

@@ -64,8 +64,8 @@ _UUID7_FLAGS = 0x7 << 76 | 0x2 << 62  # version 7 and the RFC 4122 variant
 def uuid7() -> uuid.UUID:
     """A version 7 UUID (RFC 9562): milliseconds since 1970, then 74 random bits.
 
-    Time-ordered ids land at the right-hand end of the unique index instead of at a random page,
-    which keeps the index write of every emit small.
+    Unique by construction, so the outbox needs no index to enforce it, and time-ordered, so
+    receivers that store them keep them in the order they were made.
     """
     random = int.from_bytes(os.urandom(10), "big")
     return uuid.UUID(int=(time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80
