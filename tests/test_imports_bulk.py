@@ -3,6 +3,7 @@ database, rows read and checked in a worker process, and quicker checks that giv
 the API's own. (What an import does is in test_customers_import.py, run both ways.)"""
 import csv
 import os
+import sqlite3
 import tempfile
 import uuid
 
@@ -21,6 +22,7 @@ from crmkit.imports.base import CellChecks
 from crmkit.imports.csvfile import layout_of
 from crmkit.imports.models import ImportJob
 from crmkit.imports.runner import create_job, run_job
+from crmkit.testing import _is_postgres, configured_test_database
 
 # Text that JSON has to escape one way or another, and text it must leave alone.
 AWKWARD = ['Ada "the Countess" \\ Lovelace', "tab\there", "bell\x07 and \x1f", "Zoë Ünal",
@@ -199,6 +201,37 @@ def test_rows_handed_over_as_files_are_stored_as_the_general_path_stores_them(
     assert stored[0][0] == (16, 14, 1, 1)
     assert stored[0] == stored[1]
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.skipif(_is_postgres(configured_test_database()),
+                    reason="batches are staged as files on SQLite only")
+@pytest.mark.parametrize("trouble", ["no temporary directory", "disk full from batch 2"])
+def test_an_import_goes_on_unstaged_when_batches_cannot_be_staged(
+        make_app, crmkit_database_url, tmp_path, monkeypatch, trouble):
+    """Staging only saves the writer work: a temporary directory that cannot be made, or a
+    staged file that cannot be written, leaves the rows to go over as they are."""
+    if trouble == "no temporary directory":
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    else:
+        original = customer_import.CustomerImporter.stage
+        calls = []
+
+        def stage(self, items, path):  # runs in the reading process, counted there
+            calls.append(path)
+            if len(calls) > 1:
+                raise sqlite3.OperationalError("database or disk is full")
+            return original(self, items, path)
+
+        monkeypatch.setattr(customer_import.CustomerImporter, "stage", stage)
+    path = write_csv(tmp_path / "people.csv", [["first_name", "email"]] + [
+        [f"P{i}", f"p{i}@example.com"] for i in range(10)])
+    app = make_app(DATABASE_URL=crmkit_database_url, IMPORT_WORKER_MIN_ROWS=1)
+    job = import_file(app, path)
+    assert (job.state, job.rows_created, job.rows_failed, job.error) == ("done", 10, 0, None)
+    with app.app_context(), connection():
+        assert [c.first_name for c in Customer.select().order_by(Customer.id)] == [
+            f"P{i}" for i in range(10)]
+        assert Event.select().where(Event.type == "customer.created").count() == 10
 
 
 # -- quicker checks, same answers -----------------------------------------------------------

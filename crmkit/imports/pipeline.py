@@ -13,12 +13,14 @@ defaults), and for small files, the same code runs in the caller's process.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import pickle
 import queue
 import shutil
 import signal
+import sqlite3
 import tempfile
 import threading
 import traceback
@@ -27,6 +29,8 @@ from contextlib import contextmanager
 
 from crmkit.imports.base import Outcome, Prepared
 from crmkit.imports.csvfile import FileProblem
+
+log = logging.getLogger(__name__)
 
 Batch = tuple[list, int]  # (items, bytes of the file read after the batch's last row)
 
@@ -90,12 +94,23 @@ def batches(rows: Iterable[tuple[int, object, int]], importer, size: int,
         if not in_worker or not forks:
             yield from _cut(rows, importer, size)
         else:
-            directory = tempfile.mkdtemp(prefix="crmkit-import-") if stage else None
+            directory = _stage_directory() if stage else None
             try:
                 yield from _from_worker(rows, importer, size, directory)
             finally:
                 if directory is not None:  # files of batches never written
                     shutil.rmtree(directory, ignore_errors=True)
+
+
+def _stage_directory() -> str | None:
+    """A temporary directory for staged batches, or None (no staging) when none can be made:
+    staging only saves the writer work, so the import goes on without it."""
+    try:
+        return tempfile.mkdtemp(prefix="crmkit-import-")
+    except OSError as exc:
+        log.warning("import: no temporary directory for staged batches (%s); rows go over "
+                    "unstaged", exc)
+        return None
 
 
 @contextmanager
@@ -170,8 +185,20 @@ def _work(rows, importer, size: int, sender, receiver, directory: str | None) ->
                     break  # the caller stopped listening: it failed or was interrupted
                 if directory is not None:
                     items, position = batch
-                    batch = (importer.stage(items, os.path.join(directory, f"{number}.db")),
-                             position)
+                    path = os.path.join(directory, f"{number}.db")
+                    try:
+                        batch = (importer.stage(items, path), position)
+                    except (OSError, sqlite3.Error) as exc:
+                        # A full or unwritable temporary directory: this batch and the rest go
+                        # over as rows, and the import goes on. (Files of batches sent before
+                        # stay until the caller has written them and removes the directory.)
+                        log.warning("import: staging a batch failed (%s); rows go over "
+                                    "unstaged", exc)
+                        try:
+                            os.remove(path)
+                        except OSError:
+                            pass
+                        directory = None
                 outbox.put(pickle.dumps(("batch", batch), pickle.HIGHEST_PROTOCOL))
             message = ("done", None)
         except FileProblem as exc:
