@@ -4,6 +4,10 @@ psycopg prepares frequent queries on its own, and drops every prepared statement
 (``DEALLOCATE ALL``) after a rollback, a ``ROLLBACK TO SAVEPOINT`` or DDL, ours included. The
 connections crmkit opens are :class:`Connection`, which notes when that happens, so a statement
 is prepared again before its next use instead of failing with "prepared statement does not exist".
+
+A statement dropped without psycopg knowing (a ``DISCARD ALL`` run by a caller on a connection
+psycopg has prepared nothing on yet) fails the one transaction that uses it next; the caller
+then calls :func:`forget` and the transaction after that prepares it again.
 """
 from __future__ import annotations
 
@@ -30,7 +34,16 @@ class Connection(psycopg.Connection):
 
 
 def usable(connection) -> bool:
-    return SUPPORTED and isinstance(connection, Connection)
+    """Whether statements may be prepared on ``connection``: one of crmkit's, whose owner has not
+    turned psycopg's own preparing off (``prepare_threshold=None``, the setting for poolers
+    that do not carry prepared statements across server connections)."""
+    return SUPPORTED and isinstance(connection, Connection) \
+        and connection.prepare_threshold is not None
+
+
+def forget(connection: Connection, name: bytes) -> None:
+    """``name`` is no longer prepared on ``connection`` (the server said so)."""
+    _prepared.get(connection.pgconn, set()).discard(name)
 
 
 def ensure_prepared(connection: Connection, name: bytes, sql: bytes) -> None:

@@ -164,6 +164,60 @@ def test_a_filtered_page_walks_a_bounded_window_and_the_next_goes_on(app, db, mo
     assert [e["payload"]["n"] for e in feed(client, limit=6)["events"]] == list(range(6))
 
 
+def read_all(app, limit=2, **params) -> list[list[int]]:
+    """Every page of a filtered read, following next_cursor while has_more (bounded)."""
+    from crmkit.events.feed import read_feed
+    pages, cursor = [], None
+    with app.app_context(), connection():
+        for _ in range(20):
+            page = read_feed(cursor, limit=limit, **params)
+            pages.append([e["payload"]["n"] for e in page.events])
+            cursor = page.next_cursor
+            if not page.has_more:
+                return pages
+    raise AssertionError(f"the reader did not reach the end: {pages}")
+
+
+def test_a_gap_in_the_ids_wider_than_the_window_is_walked_past(app, db, monkeypatch):
+    """The window counts events, not ids: ids lost to rolled-back inserts (PostgreSQL's
+    sequence does not give them back) leave no empty window for the cursor to stall in."""
+    from crmkit.events import feed as feed_module
+    from crmkit.events import flush
+    monkeypatch.setattr(feed_module, "SCAN_WINDOW", 3)
+    with write_transaction():
+        emit("shop.order.placed", {"n": 1})
+    with pytest.raises(RuntimeError):
+        with write_transaction():
+            for n in range(8):
+                emit("customer.updated", {"n": 100 + n})
+            flush()  # the ids are taken
+            raise RuntimeError("roll back")
+    with write_transaction():
+        emit("customer.updated", {"n": 2})
+        emit("shop.order.placed", {"n": 3})
+    assert [n for page in read_all(app, types=["shop.*"]) for n in page] == [1, 3]
+
+
+def test_an_event_committed_while_a_filtered_page_is_read_comes_on_a_later_page(
+        app, db, monkeypatch):
+    from crmkit.events import feed as feed_module
+    monkeypatch.setattr(feed_module, "SCAN_WINDOW", 3)
+    original, committed = feed_module.window_end, []
+
+    def window_end_then_a_commit(cursor):
+        end = original(cursor)
+        if not committed:  # another writer commits between the page's two reads
+            with write_transaction():
+                committed.append(emit("shop.order.placed", {"n": 9}).id)
+        return end
+
+    monkeypatch.setattr(feed_module, "window_end", window_end_then_a_commit)
+    with write_transaction():
+        emit("shop.order.placed", {"n": 1})
+        emit("customer.updated", {"n": 2})
+    assert read_all(app, limit=5, types=["shop.*"]) == [[1], [9]]
+
+
 def test_feed_rejects_bad_input_with_422(app):
     client = app.test_client()
     limit = app.config["CRMKIT_MAX_PAGE_SIZE"]

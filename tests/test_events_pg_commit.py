@@ -96,3 +96,79 @@ def test_psycopg_dropping_every_prepared_statement_mid_transaction_is_survived(a
     assert [e.type for e in Event.select().order_by(Event.id)] == [
         "shop.order.placed", "shop.order.shipped"]
     assert connection is database.connection()
+
+
+def test_a_nul_in_a_text_value_is_refused_not_cut_short(app, db):
+    """libpq reads a text parameter up to its first NUL: sent as is, 'abc\\0def' would be stored
+    as 'abc'. It is refused as psycopg refuses it on its own path."""
+    with pytest.raises(peewee.DataError):
+        with write_transaction():
+            emit("shop.order.placed", {"n": 1}, subject="order", subject_id="abc\x00def")
+    assert Event.select().count() == 0
+
+
+def test_a_statement_dropped_behind_psycopgs_back_fails_one_commit_then_is_prepared_again(
+        app, db):
+    """Dropped on a connection psycopg has prepared nothing on (so its rollback sends no
+    DEALLOCATE ALL to tell us): the next commit fails, the one after prepares it again."""
+    connection = database.connection()
+    connection.prepare_threshold = 10**9  # psycopg prepares nothing of its own from here on
+    try:
+        database.execute_sql("DEALLOCATE ALL")  # psycopg forgets what it had prepared
+        with write_transaction():
+            emit("shop.order.placed", {"n": 1})
+        database.execute_sql("DEALLOCATE crmkit_event_insert")
+        with pytest.raises(peewee.ProgrammingError, match="does not exist"):
+            with write_transaction():
+                emit("shop.order.shipped", {"n": 2})
+        with write_transaction():
+            emit("shop.order.paid", {"n": 3})
+    finally:
+        connection.prepare_threshold = 5
+    assert [e.type for e in Event.select().order_by(Event.id)] == [
+        "shop.order.placed", "shop.order.paid"]
+
+
+def test_a_sql_ascii_client_encoding_sends_text_as_utf8(app, db):
+    """As psycopg does: with SQL_ASCII nothing is converted, and text goes as UTF-8."""
+    database.execute_sql("SET client_encoding TO 'SQL_ASCII'")
+    try:
+        with write_transaction():
+            event = emit("shop.order.placed", {"name": "Zoë Müller"}, subject_id="ü-1")
+    finally:
+        database.execute_sql("SET client_encoding TO 'UTF8'")
+    stored = Event.get_by_id(event.id)
+    assert (stored.payload, stored.subject_id) == ('{"name":"Zoë Müller"}', "ü-1")
+
+
+def test_a_commit_interrupted_while_waiting_closes_its_connection(app, db, monkeypatch):
+    """Ctrl-C (or a timeout) with the results unread: the connection is half in pipeline mode
+    and cannot be used again, so it is closed and the next transaction gets a fresh one."""
+    connection = database.connection()
+
+    def interrupted(socket, events):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pg_commit, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with write_transaction():
+            emit("shop.order.placed", {"n": 1})
+    monkeypatch.undo()
+    assert connection.closed
+    database.close()
+    with write_transaction():
+        emit("shop.order.shipped", {"n": 2})
+    assert "shop.order.shipped" in [e.type for e in Event.select()]
+
+
+def test_without_psycopgs_own_preparing_the_general_path_is_taken(app, db):
+    connection = database.connection()
+    connection.prepare_threshold = None  # as for a pooler that cannot carry prepared statements
+    try:
+        with write_transaction():
+            database.execute_sql("SELECT 1")
+            assert not pg_commit.usable(connection)
+            event = emit("shop.order.placed", {"n": 1})
+        assert Event.get_by_id(event.id).type == "shop.order.placed"
+    finally:
+        connection.prepare_threshold = 5

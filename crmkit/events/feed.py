@@ -70,9 +70,9 @@ def after(cursor: Cursor):
     return Event.id > cursor.event_id
 
 
-# A filtered page examines at most this many ids after its cursor. The outbox has no index but
-# its primary key (each one would cost every write request that emits), so a filter is applied
-# while walking ids; the window keeps a page cheap however rare the matching events are.
+# A filtered page examines at most this many events after its cursor. The outbox has no index
+# but its primary key (each one would cost every write request that emits), so a filter is
+# applied while walking ids; the window keeps a page cheap however rare the matching events are.
 SCAN_WINDOW = 10_000
 
 
@@ -81,27 +81,43 @@ def committed_events(cursor: Cursor, limit: int, patterns: list[str] | None = No
                      subject_id: str | None = None) -> tuple[list[Event], Cursor]:
     """Up to ``limit`` events after ``cursor``, oldest first, and the cursor to go on from.
 
-    Without a filter that cursor is the last event returned. With one, the walk stops at
-    ``limit`` matches or at the end of the window; in the second case the cursor moves to the
-    last event examined, so the next call starts past the events that did not match.
+    Without a filter that cursor is the last event returned. With one, the walk covers the next
+    :data:`SCAN_WINDOW` events and stops there or at ``limit`` matches; in the first case the
+    cursor moves to the window's last event, so the next call starts past the events that did
+    not match.
     """
-    conditions = [after(cursor)]
+    filters = []
     condition = type_condition(Event.type, patterns or [])
     if condition is not None:
-        conditions.append(condition)
+        filters.append(condition)
     if subject is not None:
-        conditions.append(Event.subject == subject)
+        filters.append(Event.subject == subject)
     if subject_id is not None:
-        conditions.append(Event.subject_id == str(subject_id))
-    filtered = len(conditions) > 1
-    if filtered:
-        conditions.append(Event.id <= cursor.event_id + SCAN_WINDOW)
-    rows = list(Event.select().where(*conditions).order_by(Event.id).limit(limit))
-    if len(rows) == limit or not filtered:
+        filters.append(Event.subject_id == str(subject_id))
+    if not filters:
+        rows = list(Event.select().where(after(cursor)).order_by(Event.id).limit(limit))
         return rows, Cursor.of(rows[-1]) if rows else cursor
-    last = (Event.select(fn.MAX(Event.id))
-            .where(after(cursor), Event.id <= cursor.event_id + SCAN_WINDOW).scalar())
-    return rows, cursor if last is None else Cursor(last)
+    end = window_end(cursor)
+    if end is None:
+        return [], cursor
+    # The window's end is read first, and matches only up to it: an event committed in between
+    # has a larger id (ids follow commit order), so it is left for the next page, not skipped.
+    rows = list(Event.select().where(after(cursor), Event.id <= end, *filters)
+                .order_by(Event.id).limit(limit))
+    if len(rows) == limit:
+        return rows, Cursor.of(rows[-1])
+    return rows, Cursor(end)
+
+
+def window_end(cursor: Cursor) -> int | None:
+    """The id of the last of the :data:`SCAN_WINDOW` events after ``cursor`` (None: none).
+
+    Counted in events, not ids: ids can have gaps (rolled-back inserts on PostgreSQL), and a
+    window of ids inside a gap would hold nothing to move the cursor on to.
+    """
+    window = (Event.select(Event.id).where(after(cursor)).order_by(Event.id)
+              .limit(SCAN_WINDOW).alias("window"))
+    return Event.select(fn.MAX(window.c.id)).from_(window).scalar()
 
 
 def envelope(event: Event) -> dict:

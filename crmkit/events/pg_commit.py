@@ -40,16 +40,37 @@ def insert_and_commit(connection: pg_statements.Connection, name: bytes, sql: by
 
     Values are sent as text: ``str`` and ``int`` values, or None for NULL.
     """
-    encoding = connection.info.encoding
-    params = [[None if value is None else str(value).encode(encoding) for value in row]
+    # psycopg's own choice: SQL_ASCII databases take their text as UTF-8.
+    encoding = "utf-8" if connection.info.encoding == "ascii" else connection.info.encoding
+    params = [[None if value is None else _text(value, encoding) for value in row]
               for row in rows]
     with connection.lock:
         pg_statements.ensure_prepared(connection, name, sql)
-        results = _pipeline(connection.pgconn, name, params)
+        try:
+            results = _pipeline(connection.pgconn, name, params)
+        except BaseException:
+            if connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+                # Interrupted with results unread (Ctrl-C, a timeout, a broken connection): the
+                # connection cannot be used again, and whether the COMMIT happened is unknown.
+                # Closed, the pool drops it.
+                connection.close()
+            raise
     for result in results:
         if result.status not in _OK:
-            raise psycopg.errors.error_from_result(result, encoding=encoding)
+            error = psycopg.errors.error_from_result(result, encoding=encoding)
+            if isinstance(error, psycopg.errors.InvalidSqlStatementName):
+                # Dropped behind psycopg's back (a DISCARD ALL of the caller's, a pooler): this
+                # transaction is lost, the next one prepares the statement again.
+                pg_statements.forget(connection, name)
+            raise error
     return [int(result.get_value(0, 0)) for result in results[:-1]]
+
+
+def _text(value, encoding: str) -> bytes:
+    data = str(value).encode(encoding)
+    if b"\x00" in data:  # libpq would cut a text parameter at its first NUL without a word
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    return data
 
 
 def _pipeline(pgconn: pq.abc.PGconn, name: bytes, params: list[list]) -> list:
@@ -59,34 +80,31 @@ def _pipeline(pgconn: pq.abc.PGconn, name: bytes, params: list[list]) -> list:
     sync point; all of them are read before leaving pipeline mode, which libpq requires.
     """
     pgconn.enter_pipeline_mode()
-    try:
-        for values in params:
-            pgconn.send_query_prepared(name, values)
-        pgconn.send_query_params(b"COMMIT", None)
-        pgconn.pipeline_sync()
-        socket = pgconn.socket
-        while pgconn.flush():  # psycopg keeps its connections non-blocking
-            _wait(socket, select.POLLOUT)
-        results = []
-        while True:
-            while pgconn.is_busy():
-                _wait(socket, select.POLLIN)
-                pgconn.consume_input()
-            result = pgconn.get_result()
-            if result is None:  # the end of one statement's results
-                continue
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
-                return results
-            results.append(result)
-    finally:
-        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            try:
-                pgconn.exit_pipeline_mode()
-            except psycopg.Error:
-                pass  # only when the connection broke half-way: that error is on its way up
+    for values in params:
+        pgconn.send_query_prepared(name, values)
+    pgconn.send_query_params(b"COMMIT", None)
+    pgconn.pipeline_sync()
+    socket = pgconn.socket
+    # psycopg keeps its connections non-blocking. Reading while sending, as libpq asks, keeps
+    # both sides from waiting on full buffers.
+    while pgconn.flush():
+        if _wait(socket, select.POLLIN | select.POLLOUT) & select.POLLIN:
+            pgconn.consume_input()
+    results = []
+    while True:
+        while pgconn.is_busy():
+            _wait(socket, select.POLLIN)
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:  # the end of one statement's results
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            pgconn.exit_pipeline_mode()
+            return results
+        results.append(result)
 
 
-def _wait(socket: int, event: int) -> None:
+def _wait(socket: int, events: int) -> int:
     poller = select.poll()  # poll, not select: a server process may have sockets past 1024
-    poller.register(socket, event)
-    poller.poll()
+    poller.register(socket, events)
+    return poller.poll()[0][1]
