@@ -9,7 +9,8 @@ from peewee import fn
 
 from crmkit import custom_fields
 from crmkit.auth.scoping import visible
-from crmkit.customers.models import KINDS, STATUSES, Customer, CustomerPhone, CustomerTag, Tag
+from crmkit.customers.models import (KINDS, STATUSES, Customer, CustomerEmail, CustomerPhone,
+                                     CustomerTag, Tag)
 from crmkit.errors import ValidationError
 from crmkit.pagination import Page, clamp_limit, keyset_page, parse_sort
 
@@ -61,13 +62,19 @@ def customer_filters(params: Mapping[str, object]) -> list[peewee.Expression]:
             conditions.append(column >= value if op == ">=" else column < value)
     if params.get("tag"):
         for tag in str(params["tag"]).split(","):
+            if not tag.strip():  # "vip," names one tag, not vip and a blank one
+                continue
             tagged = (CustomerTag.select(CustomerTag.customer).join(Tag)
                       .where(Tag.name_key == tag.strip().lower()))
             conditions.append(Customer.id.in_(tagged))
     if params.get("q"):
         q = str(params["q"]).strip()
         digits = "".join(ch for ch in q if ch.isdigit())
-        match = (Customer.name.contains(q)) | (Customer.email.contains(q))
+        # Every email, not only the primary one on the customer's row: a secondary address, or
+        # one a merged duplicate brought along, finds the customer too.
+        emails = CustomerEmail.select(CustomerEmail.customer).where(
+            CustomerEmail.email_key.contains(q.lower()))
+        match = (Customer.name.contains(q)) | Customer.id.in_(emails)
         if len(digits) >= 4:
             phones = CustomerPhone.select(CustomerPhone.customer).where(
                 CustomerPhone.number.contains(digits))

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
+
 from flask import current_app, has_app_context
 
 from crmkit import audit, custom_fields
@@ -103,6 +105,11 @@ def _survivor_of(customer: Customer) -> int:
     return customer.id
 
 
+NAME_MAX = Customer.name.max_length
+# Each part fits its own column; a person's display name joins them and can be one too long.
+_TOO_LONG = f"First and last name together are longer than {NAME_MAX} characters."
+
+
 def _display_name(kind: str, data: dict) -> str | None:
     if kind == COMPANY:
         return (data.get("name") or "").strip() or None
@@ -171,15 +178,31 @@ def _save_contacts(customer: Customer, emails: list[str], phones: list[str]) -> 
     CustomerEmail.delete().where(CustomerEmail.customer == customer).execute()
     CustomerPhone.delete().where(CustomerPhone.customer == customer).execute()
     if emails:
-        CustomerEmail.insert_many([
-            {"customer": customer.id, "email": e, "email_key": email_key(e), "is_primary": i == 0}
-            for i, e in enumerate(emails)]).execute()
+        try:
+            CustomerEmail.insert_many([
+                {"customer": customer.id, "email": e, "email_key": email_key(e),
+                 "is_primary": i == 0}
+                for i, e in enumerate(emails)]).execute()
+        except peewee.IntegrityError as exc:
+            # Another transaction took the address after the check (PostgreSQL; SQLite's
+            # writers take turns). The unique index said no: the same answer as the check's.
+            raise ValidationError(_email_taken(exc, emails)) from None
     if phones:
         CustomerPhone.insert_many([
             {"customer": customer.id, "number": p, "is_primary": i == 0}
             for i, p in enumerate(phones)]).execute()
     customer.email = emails[0] if emails else None
     customer.phone = phones[0] if phones else None
+
+
+def _email_taken(exc: peewee.IntegrityError, emails: list[str]) -> dict[str, str]:
+    """The field whose address the unique index refused (the server's detail names its key)."""
+    detail = getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or str(exc)
+    for position, email in enumerate(emails):
+        if f"=({email_key(email)})" in detail:
+            return {"email" if position == 0 else f"other_emails.{position - 1}":
+                    "Already used by another customer."}
+    return {"email": "Already used by another customer."}
 
 
 def _check_company(company_id, customer_id, errors, lookups: Lookups | None = None):
@@ -189,7 +212,10 @@ def _check_company(company_id, customer_id, errors, lookups: Lookups | None = No
         kind, merged_into = lookups.companies.get(company_id, (None, None))
     else:
         company = Customer.get_or_none(Customer.id == company_id)
-        kind, merged_into = (company.kind, company.merged_into_id) if company else (None, None)
+        # A company the caller may not see answers as a missing one: no attaching people to it,
+        # and no telling which ids exist.
+        visible = company is not None and can_see(company)
+        kind, merged_into = (company.kind, company.merged_into_id) if visible else (None, None)
     if kind is None or merged_into is not None:
         errors["company_id"] = f"Customer {company_id} does not exist."
     elif kind != COMPANY:
@@ -232,6 +258,8 @@ def check_new_customer(data: dict, lookups: Lookups | None = None) -> NewCustome
         errors["name" if kind == COMPANY else "first_name"] = (
             "A company needs a name." if kind == COMPANY
             else "Give a first name, last name or name.")
+    elif len(name) > NAME_MAX:
+        errors["last_name"] = _TOO_LONG
     if kind == COMPANY and data.get("company_id") is not None:
         errors["company_id"] = "A company cannot belong to a company."
     _check_company(data.get("company_id"), None, errors, lookups)
@@ -282,7 +310,9 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     errors: dict = {}
     changes: dict[str, list] = {}
     for key in EDITABLE:
-        if key in data and getattr(customer, key) != data[key]:
+        # The stored name is the display name, made from the name fields below, never taken
+        # as given (a person's first and last name come first).
+        if key != "name" and key in data and getattr(customer, key) != data[key]:
             changes[key] = [getattr(customer, key), data[key]]
     kind = data.get("kind", customer.kind)
     if {"first_name", "last_name", "name", "kind"} & set(data):
@@ -290,6 +320,8 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
         name = _display_name(kind, merged)
         if name is None:
             errors["name" if kind == COMPANY else "first_name"] = "The name cannot be empty."
+        elif len(name) > NAME_MAX:
+            errors["last_name"] = _TOO_LONG
         elif name != customer.name:
             changes["name"] = [customer.name, name]
     if kind == COMPANY and data.get("company_id", customer.company_id) is not None:
@@ -331,7 +363,7 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
         return customer, {}
 
     for key in EDITABLE:
-        if key in changes and key in data:
+        if key != "name" and key in changes and key in data:
             setattr(customer, key, data[key])
     if "name" in changes:
         customer.name = changes["name"][1]
@@ -359,14 +391,34 @@ def delete_customer(customer_id: int) -> None:
         from crmkit.errors import Conflict
         raise Conflict(f"Customer {customer_id} has a timeline and cannot be deleted; set its "
                        "status to inactive, or erase its personal data.")
-    Customer.update(company=None).where(Customer.company == customer).execute()
-    CustomerTag.delete().where(CustomerTag.customer == customer).execute()
-    custom_fields.delete_values(ENTITY, customer.id)
+    # Customers merged into this one are kept only to point at it (their ids answer 404 naming
+    # it); with it gone they would point nowhere and read as live customers again: they go too.
+    merged = list(Customer.select().where(Customer.id.in_(merged_into_ids(customer.id))))
+    for record in [*merged, customer]:
+        Customer.update(company=None).where(Customer.company == record).execute()
+        CustomerTag.delete().where(CustomerTag.customer == record).execute()
+        custom_fields.delete_values(ENTITY, record.id)
+        audit.record("delete", ENTITY, record.id,
+                     changes=audit.diff(customer_record_for_audit(record), None))
     emit("customer.deleted", {"customer": customer_summary(customer)}, subject=ENTITY,
          subject_id=customer.id)
-    audit.record("delete", ENTITY, customer.id,
-                 changes=audit.diff(customer_record_for_audit(customer), None))
+    Customer.delete().where(Customer.id.in_([r.id for r in merged])).execute()
     customer.delete_instance()
+
+
+def merged_into_ids(customer_id: int) -> list[int]:
+    """Every customer merged into this one, directly or through a chain of merges.
+
+    A merge re-points earlier merges at the survivor, so chains should not occur; following
+    them anyway costs one more query and leaves no one behind if a row still points at one."""
+    found: list[int] = []
+    frontier = [customer_id]
+    while frontier:
+        frontier = [i for (i,) in Customer.select(Customer.id)
+                    .where(Customer.merged_into.in_(frontier)).tuples()
+                    if i != customer_id and i not in found]
+        found += frontier
+    return found
 
 
 def customer_record_for_audit(customer: Customer) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from crmkit.customers import schemas
 from crmkit.customers.contacts import email_key, normalize_email, normalize_phone
 from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, CustomerPhone,
                                      CustomerTag)
-from crmkit.customers.service import (EDITABLE, ENTITY, Lookups, NewCustomer, _display_name,
-                                      check_new_customer, update_customer)
+from crmkit.customers.service import (EDITABLE, ENTITY, NAME_MAX, Lookups, NewCustomer,
+                                      _display_name, check_new_customer, update_customer)
 from crmkit.customers.tags import ensure_tags
 from crmkit.db import database, utcnow
 from crmkit.errors import CrmkitError, ValidationError
@@ -231,7 +231,7 @@ class CustomerImporter:
             return None
         kind = data.get("kind") or PERSON
         name = _display_name(kind, data)
-        if name is None:
+        if name is None or len(name) > NAME_MAX:
             return None
         emails = []
         if "email" in data:
