@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -125,30 +126,44 @@ def apply_body_limit() -> None:
         request.max_content_length = upload_limit() + 64 * 1024
 
 
-def _has_nul(value) -> bool:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = "NUL characters are not allowed."
+# JSON may escape half of a UTF-16 pair (\\ud800) on its own: no UTF-8 text can hold it.
+_LONE_SURROGATE = "Unpaired UTF-16 surrogates (\\ud800-\\udfff) are not allowed."
+
+
+def _text_problem(value) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return _NUL
+        if not value.isascii() and _SURROGATE.search(value):
+            return _LONE_SURROGATE
+        return None
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return next((p for k, v in value.items()
+                     if (p := _text_problem(k) or _text_problem(v))), None)
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((p for v in value if (p := _text_problem(v))), None)
+    return None
 
 
 def reject_nul_characters():
-    """A 422 for NUL characters in the path, query or JSON body, else None.
+    """A 422 for NUL characters in the path, query or JSON body (or lone surrogates in the
+    body), else None.
 
     No text column can hold them (PostgreSQL refuses them outright), and no legitimate caller
     sends them; refusing them here keeps every door from failing on them later.
     """
     fields = {}
     if "\x00" in request.path:
-        fields["path"] = ["NUL characters are not allowed."]
+        fields["path"] = [_NUL]
     bad_args = sorted({k for k, v in request.args.items(multi=True) if "\x00" in k + v})
     if bad_args:
-        fields["query"] = {k: ["NUL characters are not allowed."] for k in bad_args}
-    if request.is_json and request.content_length and _has_nul(request.get_json(silent=True)):
-        fields["json"] = {"_body": ["NUL characters are not allowed."]}
+        fields["query"] = {k: [_NUL] for k in bad_args}
+    problem = request.is_json and request.content_length and _text_problem(
+        request.get_json(silent=True))
+    if problem:
+        fields["json"] = {"_body": [problem]}
     if fields:
         return error_response(422, "Invalid input.", fields)
     return None

@@ -191,3 +191,15 @@ def test_nul_characters_are_refused_before_any_door_sees_them(client):
     assert in_body.status_code == 422
     assert client.get("/api/v1/customers/export?q=a%00").status_code == 422
     assert client.post("/api/v1/customers", json={"first_name": "fine"}).status_code == 201
+
+
+def test_an_unpaired_surrogate_in_a_json_body_is_refused(client):
+    """JSON can escape half of a UTF-16 pair on its own; no UTF-8 text column can hold it."""
+    body = b'{"first_name": "Ann\\ud800", "tags": ["ok"]}'
+    refused = client.post("/api/v1/customers", data=body, content_type="application/json")
+    assert refused.status_code == 422
+    assert refused.json["errors"]["json"] == {
+        "_body": ["Unpaired UTF-16 surrogates (\\ud800-\\udfff) are not allowed."]}
+    paired = b'{"first_name": "Ann \\ud83d\\ude00"}'  # an emoji, as a pair: fine
+    created = client.post("/api/v1/customers", data=paired, content_type="application/json")
+    assert created.status_code == 201 and created.json["first_name"] == "Ann \U0001F600"
