@@ -142,3 +142,14 @@ def test_two_creates_racing_for_one_email_get_a_422_not_a_500(make_app, make_cli
     assert set(refused) == {"email"} and refused["email"].startswith("Already used by")
     if _is_postgres(configured_test_database()):  # where both checks passed before a write
         assert refused["email"] == "Already used by another customer."
+
+
+def test_an_email_in_use_names_its_customer_only_to_callers_who_may_see_it(make_client):
+    agent, other = make_client("agent"), make_client("agent")
+    mine = create(agent, first_name="Mine", email="mine@example.com")
+    create(other, first_name="Theirs", email="theirs@example.com")
+    for email, expected in (("MINE@example.com", f"Already used by customer {mine['id']}."),
+                            ("THEIRS@example.com", "Already used by another customer.")):
+        response = agent.post("/api/v1/customers", json={"first_name": "X", "email": email})
+        assert response.status_code == 422
+        assert errors(response) == {"email": expected}

@@ -153,7 +153,7 @@ def _check_contacts(data: dict, customer_id: int | None, errors: dict,
         elif key in keys:
             errors[field] = "Listed twice."
         elif owner is not None and owner != customer_id:
-            errors[field] = f"Already used by customer {owner}."
+            errors[field] = _used_by(owner, lookups)
         else:
             keys.add(key)
             emails.append(email)
@@ -167,6 +167,13 @@ def _check_contacts(data: dict, customer_id: int | None, errors: dict,
         elif number not in phones:
             phones.append(number)
     return emails, phones
+
+
+def _used_by(owner: int, lookups: Lookups | None) -> str:
+    """Whose the address is, if the caller may see that customer (imports name it always)."""
+    if lookups is None and not can_see(Customer.get_by_id(owner)):
+        return "Already used by another customer."
+    return f"Already used by customer {owner}."
 
 
 def _as_fields(emails: list[str], phones: list[str]) -> dict[str, Any]:
