@@ -144,6 +144,19 @@ def delete_field(field_id: int) -> None:
                  detail={"values_deleted": values})
 
 
+def _fits_decimal_column(value: decimal.Decimal):
+    """``value`` if the decimal column holds it exactly, else a message. Refused rather than
+    rounded: a larger one overflows on the way in and more places would be lost silently."""
+    column = CustomValue.decimal_value
+    whole = column.max_digits - column.decimal_places
+    # adjusted() first: quantizing 1e30 would overflow the decimal context.
+    if value.adjusted() >= whole:
+        return None, f"Too large: at most {whole} digits before the decimal point."
+    if value != value.quantize(decimal.Decimal(1).scaleb(-column.decimal_places)):
+        return None, f"Too precise: at most {column.decimal_places} decimal places."
+    return value, None
+
+
 def _coerce(field: CustomField, raw):
     """The value as stored, or a message saying why it cannot be."""
     if raw is None or raw == "" or raw == []:
@@ -163,7 +176,7 @@ def _coerce(field: CustomField, raw):
             value = decimal.Decimal(str(raw).strip())
             if not value.is_finite():
                 raise ValueError
-            return value, None
+            return _fits_decimal_column(value)
         if kind == "date":
             return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))), None
         if kind == "boolean":

@@ -7,13 +7,14 @@ import json
 import re
 from collections.abc import Mapping
 
+import peewee
 from flask import current_app, has_app_context
 
 from crmkit import audit
 from crmkit.customers.models import DIRECTIONS, Customer, Interaction
 from crmkit.customers.service import get_customer
 from crmkit.db import utcnow
-from crmkit.errors import ValidationError
+from crmkit.errors import Conflict, ValidationError
 from crmkit.events import emit
 from crmkit.pagination import Page, clamp_limit, keyset_page
 
@@ -39,13 +40,30 @@ def interaction_types() -> list[str]:
     return types
 
 
+# What the amount column holds (18 digits, 4 of them places): amounts and line totals stay below.
+_MONEY_LIMIT = decimal.Decimal(10) ** (Interaction.amount.max_digits
+                                       - Interaction.amount.decimal_places)
+_AMOUNT_PLACES = decimal.Decimal(1).scaleb(-Interaction.amount.decimal_places)
+_LINE_PLACES = decimal.Decimal("0.01")
+
+
+def _below_limit(value: decimal.Decimal, places: decimal.Decimal) -> decimal.Decimal | None:
+    """``value`` rounded to ``places``, or None when it is not below the limit once rounded
+    (99999999999999.99999 rounds up to 10^14). Checked first as well: quantizing a much larger
+    value overflows the decimal context."""
+    if value >= _MONEY_LIMIT:
+        return None
+    value = value.quantize(places)
+    return value if value < _MONEY_LIMIT else None
+
+
 def _money(value, field: str, errors: dict) -> decimal.Decimal | None:
     try:
         amount = decimal.Decimal(str(value))
     except (decimal.InvalidOperation, ValueError, TypeError):
         errors[field] = "Not a valid amount."
         return None
-    if not amount.is_finite() or amount < 0 or amount >= decimal.Decimal(10) ** 14:
+    if not amount.is_finite() or amount < 0 or amount >= _MONEY_LIMIT:
         errors[field] = "Must be a non-negative amount below 10^14."
         return None
     return amount
@@ -67,8 +85,11 @@ def _check_lines(lines, errors: dict) -> list[dict]:
         price = _money(line.get("unit_price", 0), f"lines.{i}.unit_price", errors)
         item = {k: v for k, v in line.items() if k in ("sku", "name", "category")}
         if quantity is not None and price is not None:
-            item.update(quantity=str(quantity), unit_price=str(price),
-                        total=str((quantity * price).quantize(decimal.Decimal("0.01"))))
+            total = _below_limit(quantity * price, _LINE_PLACES)
+            if total is None:
+                errors[f"lines.{i}.unit_price"] = "The line total must be below 10^14."
+            else:
+                item.update(quantity=str(quantity), unit_price=str(price), total=str(total))
         clean.append(item)
     return clean
 
@@ -84,9 +105,21 @@ def record_interaction(customer_id: int, data: Mapping, source: str = "api") -> 
         existing = Interaction.get_or_none((Interaction.source == source)
                                            & (Interaction.external_id == str(external_id)))
         if existing is not None:
-            return existing
+            if existing.customer_id == customer.id:
+                return existing
+            # Taken on another customer, maybe one the caller may not see: say no more than that.
+            raise Conflict("The external_id is in use.", {"json": {"external_id": [
+                "Already used for another customer's interaction from this source."]}})
     values = check_interaction(data)
-    interaction = Interaction.create(customer=customer, source=source, **values)
+    try:
+        interaction = Interaction.create(customer=customer, source=source, **values)
+    except peewee.IntegrityError as exc:
+        if not external_id or "external_id" not in str(exc):
+            raise
+        # Recorded by another transaction after the look above (PostgreSQL): the unique index
+        # answers as that look would have; sent again, it finds the first if it is this one's.
+        raise Conflict("The external_id is in use.", {"json": {"external_id": [
+            "Already used for an interaction from this source."]}}) from None
     if values["type"] == "purchase" and customer.status in _BECOMES_ACTIVE:
         (Customer.update(status="active", updated_at=utcnow())
          .where(Customer.id == customer.id).execute())
@@ -115,7 +148,9 @@ def check_interaction(data: Mapping, types: list[str] | None = None) -> dict:
     if data.get("amount") is not None:
         amount = _money(data["amount"], "amount", errors)
         if amount is not None:  # the stored scale, so the answer matches what is read back
-            amount = Interaction.amount.python_value(amount)
+            amount = _below_limit(amount, _AMOUNT_PLACES)
+            if amount is None:
+                errors["amount"] = "Must be a non-negative amount below 10^14."
     if data.get("currency") is not None:
         currency = str(data["currency"]).upper()
         if not _CURRENCY.match(currency):
@@ -157,6 +192,10 @@ def interaction_filters(params: Mapping) -> list:
     """WHERE conditions for the timeline's filters: ``type``, ``channel``, ``direction`` and
     ``source`` (each a comma list), ``occurred_after`` (inclusive), ``occurred_before``."""
     conditions = []
+    # An unknown direction can match nothing: say so rather than answer an empty timeline.
+    if params.get("direction") and not set(str(params["direction"]).split(",")) <= set(DIRECTIONS):
+        raise ValidationError({"direction": f"One of: {', '.join(DIRECTIONS)}."},
+                              location="query")
     for name in ("type", "channel", "direction", "source"):
         if params.get(name):
             conditions.append(getattr(Interaction, name).in_(str(params[name]).split(",")))
