@@ -20,7 +20,7 @@ from crmkit.events import Event
 from crmkit.imports import customers as customer_import
 from crmkit.imports.base import CellChecks
 from crmkit.imports.csvfile import layout_of
-from crmkit.imports.models import ImportJob
+from crmkit.imports.models import ImportJob, ImportProblem
 from crmkit.imports.runner import create_job, run_job
 from crmkit.testing import _is_postgres, configured_test_database
 
@@ -129,7 +129,9 @@ def test_an_import_run_by_a_job_worker_thread_reads_in_its_own_process(app, tmp_
 
 @pytest.mark.parametrize("worker_from", [1, 10**9])
 def test_an_unreadable_row_keeps_the_rows_before_it_and_fails_the_job(
-        make_app, tmp_path, worker_from):
+        make_app, tmp_path, worker_from, monkeypatch):
+    from crmkit.imports import csvfile
+    monkeypatch.setattr(csvfile, "CELL_LIMIT", 150_000)  # the row below: longer than that
     app = make_app(IMPORT_WORKER_MIN_ROWS=worker_from)
     rows = [["first_name", "email"]] + [[f"P{i}", f"p{i}@example.com"] for i in range(5)]
     rows += [["X" * 200_000, "x@example.com"], ["After", "after@example.com"]]
@@ -232,6 +234,30 @@ def test_an_import_goes_on_unstaged_when_batches_cannot_be_staged(
         assert [c.first_name for c in Customer.select().order_by(Customer.id)] == [
             f"P{i}" for i in range(10)]
         assert Event.select().where(Event.type == "customer.created").count() == 10
+
+
+def test_a_number_no_column_holds_fails_its_row_and_the_rest_go_in(app, tmp_path):
+    """An owner_id of 20 digits once crashed a staged batch (and every resume of the job)."""
+    path = write_csv(tmp_path / "people.csv", [["first_name", "email", "owner_id"]] + [
+        [f"P{i}", f"p{i}@example.com", "99999999999999999999" if i == 4 else ""]
+        for i in range(8)])
+    job = import_file(app, path)
+    assert (job.state, job.rows_created, job.rows_failed) == ("done", 7, 1), job.error
+    with app.app_context(), connection():
+        [problem] = list(ImportProblem.select().where(ImportProblem.job == job.id))
+        assert (problem.row, problem.column, problem.message) == (
+            6, "owner_id", "Not a whole number below 2^31.")
+
+
+def test_a_cell_longer_than_the_csv_modules_limit_fails_only_its_row(app, tmp_path):
+    path = write_csv(tmp_path / "people.csv", [["first_name", "notes"], ["A", "fine"],
+                                               ["B", "x" * 140_000], ["C", "fine"]])
+    job = import_file(app, path)
+    assert (job.state, job.rows_created, job.rows_failed) == ("done", 2, 1), job.error
+    with app.app_context(), connection():
+        [problem] = list(ImportProblem.select().where(ImportProblem.job == job.id))
+        assert (problem.row, problem.column) == (3, "notes")
+        assert "Longer than maximum length" in problem.message
 
 
 # -- quicker checks, same answers -----------------------------------------------------------

@@ -150,11 +150,23 @@ def cell_count_problem(cells: list[str], layout: Layout) -> str | None:
             "the delimiter in it needs quotes).")
 
 
-def as_int(raw: str) -> int | None:
+# Ids are 32-bit on PostgreSQL (SERIAL); a source system's ids may be up to 64-bit.
+ID_LIMIT = 2 ** 31
+SOURCE_ID_LIMIT = 2 ** 63
+
+
+def as_int(raw: str, limit: int = ID_LIMIT) -> int | None:
+    """The whole number in ``raw`` if it is one below ``limit`` (either sign), else None: a
+    larger one fits no column, and failed the whole batch where it was bound."""
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         return None
+    return value if -limit < value < limit else None
+
+
+def as_source_id(raw: str) -> int | None:
+    return as_int(raw, SOURCE_ID_LIMIT)
 
 
 def column_problems(problems: Mapping[str, str], layout: Layout) -> list[tuple[str | None, str]]:

@@ -172,6 +172,7 @@ def read_header(path: str, encoding: str | None,
                               "file with format jsonl (--format jsonl) or name it .jsonl.")
         delimiter = delimiter or sniff_delimiter(first)
         f.seek(0)
+        _allow_long_cells()
         reader = csv.reader(f, delimiter=delimiter)
         try:
             header = next(reader)
@@ -251,8 +252,19 @@ def layout_of(path: str, mapping: Mapping[str, str], fields: FieldSet,
     return Layout([h.strip() for h in header], resolved, encoding or "utf-8", delimiter)
 
 
+# The csv module refuses a cell over 128 KiB as a malformed file, which stopped the whole import
+# at that row. Longer cells are read, so the field's own length check refuses that one row.
+# (A process-wide setting; crmkit reads every CSV through here or read_header.)
+CELL_LIMIT = 16 * 1024 * 1024
+
+
+def _allow_long_cells() -> None:
+    csv.field_size_limit(CELL_LIMIT)
+
+
 def read_rows(path: str, layout: Layout, skip: int = 0) -> Iterator[tuple[int, list[str], int]]:
     """(row number, cells, bytes read so far) for each data row after the first ``skip``."""
+    _allow_long_cells()
     with open_text(path, layout.encoding) as f:
         reader = csv.reader(f, delimiter=layout.delimiter)
         next(reader, None)

@@ -30,8 +30,8 @@ from crmkit.db import database, utcnow
 from crmkit.errors import CrmkitError, ValidationError
 from crmkit.imports import bulk, staging
 from crmkit.imports.base import (CREATED, SKIPPED, UNCHANGED, UPDATED, CellChecks, Outcome,
-                                 Prepared, as_int, cell_count_problem, column_problems, failed,
-                                 problems_of, split_list)
+                                 Prepared, as_int, as_source_id, cell_count_problem,
+                                 column_problems, failed, problems_of, split_list)
 from crmkit.imports.csvfile import FieldSet, Layout
 from crmkit.imports.customer_events import emit_created
 from crmkit.imports.models import ImportRef
@@ -68,8 +68,10 @@ def _conversion(name: str):
     the cell is not a whole number)."""
     if name in LIST_FIELDS:
         return split_list
-    if name in INT_FIELDS or name == "id":
+    if name in INT_FIELDS:
         return as_int
+    if name == "id":
+        return as_source_id
     if name in UPPER_FIELDS:
         return str.upper
     if name in LOWER_FIELDS:
@@ -166,7 +168,8 @@ class CustomerImporter:
             if convert is not None:
                 value = convert(value)
                 if value is None:
-                    problems[name] = "Not a whole number."
+                    problems[name] = ("Not a whole number below 2^63." if name == "id" else
+                                      "Not a whole number below 2^31.")
                     continue
             if passes is not None and not passes(value):
                 self.checks.check(name, value, problems)  # for the message

@@ -83,7 +83,7 @@ class InteractionImporter:
             if name == "customer_id":
                 value = as_int(raw)
                 if value is None:
-                    problems[name] = "Not a whole number."
+                    problems[name] = "Not a whole number below 2^31."
                     continue
             elif name == "customer_phone":
                 number, why = normalize_phone(raw, self.region)

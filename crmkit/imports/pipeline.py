@@ -20,7 +20,6 @@ import pickle
 import queue
 import shutil
 import signal
-import sqlite3
 import tempfile
 import threading
 import traceback
@@ -188,11 +187,13 @@ def _work(rows, importer, size: int, sender, receiver, directory: str | None) ->
                     path = os.path.join(directory, f"{number}.db")
                     try:
                         batch = (importer.stage(items, path), position)
-                    except (OSError, sqlite3.Error) as exc:
-                        # A full or unwritable temporary directory: this batch and the rest go
-                        # over as rows, and the import goes on. (Files of batches sent before
-                        # stay until the caller has written them and removes the directory.)
-                        log.warning("import: staging a batch failed (%s); rows go over "
+                    except Exception as exc:
+                        # A full or unwritable temporary directory, a value the file cannot
+                        # hold: this batch and the rest go over as rows (checked and stored
+                        # there row by row), and the import goes on. (Files of batches sent
+                        # before stay until the caller has written them and removes the
+                        # directory.)
+                        log.warning("import: staging a batch failed (%r); rows go over "
                                     "unstaged", exc)
                         try:
                             os.remove(path)
