@@ -330,6 +330,17 @@ class CustomerImporter:
             if not staging.any_match():
                 return self._insert(items[0])
             items = self.expand(items)  # the general path says what to do with each row
+        outcomes: list[Outcome] = []
+        while items:
+            done, items = self._write_until_stale(items)
+            outcomes += done
+        return outcomes
+
+    def _write_until_stale(self, items: list) -> tuple[list[Outcome], list]:
+        """Write ``items`` with one lookup of the customers they match, up to the first row that
+        matches a customer an earlier row updates: that update may give up the very email or
+        phone the row matched on, so the row and those after it are looked up again once the
+        updates are stored. Returns the outcomes and the items not written yet."""
         pseudo_companies = self._translate_company_refs(items)
         email_owners, phone_owners, companies = self._lookups(items)
         companies.update({cid: (COMPANY, None) for cid in pseudo_companies})
@@ -338,9 +349,11 @@ class CustomerImporter:
         outcomes: list[Outcome] = []
         new: list[tuple[int, tuple, tuple]] = []  # (row, keys, _values)
         updates: list[tuple[Prepared, int]] = []
+        updated: set[int] = set()
+        rest: list = []
         # Most batches of a large import match nobody: then no row needs looking at its keys.
         can_match = bool(email_owners or phone_owners or self.seen)
-        for item in items:
+        for position, item in enumerate(items):
             if type(item) is Ready:
                 match = self._match(item, email_owners, phone_owners) if can_match else None
                 if match is None:
@@ -349,6 +362,9 @@ class CustomerImporter:
                     else:
                         new.append((item.row, item.keys, item.verdict))
                     continue
+                if match[0] in updated:
+                    rest = items[position:]
+                    break
                 if item.early:
                     outcomes.append(failed(item.row, item.early))
                     continue
@@ -359,9 +375,14 @@ class CustomerImporter:
             early = item.extra["problems"]
             match = self._match(item, email_owners, phone_owners)
             if match is not None:
+                if match[0] in updated:
+                    rest = items[position:]
+                    break
                 outcome = (failed(item.row, column_problems(early, self.layout)) if early
                            else self._duplicate(item, match, updates))
-                if outcome is not None:
+                if outcome is None:
+                    updated.add(match[0])
+                else:
                     outcomes.append(outcome)
                 continue
             try:
@@ -377,9 +398,10 @@ class CustomerImporter:
                 new.append((item.row, item.keys, self._values(item.data, checked)))
         outcomes += self._insert(new)
         outcomes += self._update(updates)
-        self._remember_refs(outcomes, items)
+        written = items[:len(items) - len(rest)]
+        self._remember_refs(outcomes, written)
         self.phone_cache.clear()
-        return outcomes
+        return outcomes, rest
 
     def _translate_company_refs(self, items: list[Prepared]) -> set[int]:
         """With an ``id`` column, ``company_id`` names a company by its id in the file; returns
