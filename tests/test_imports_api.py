@@ -169,3 +169,70 @@ def test_a_worker_run_waits_for_a_busy_run_instead_of_importing_twice(app, clien
                 ImportJob.id == job_id).execute()
         ended = runner.run_job(job_id, wait=True)
         assert (ended.state, len(naps), Customer.select().count()) == ("done", 1, 0)
+
+
+def test_an_upload_needs_a_role_that_sees_every_customer(make_client):
+    """Rows are matched against all customers and matched ones updated: a manager (their
+    teams' customers only) could reach others' customers through a file."""
+    manager = make_client("manager")
+    refused = upload(manager, csv_bytes(PEOPLE))
+    assert refused.status_code == 403
+    assert "scope all" in refused.json["message"]
+
+
+def test_an_upload_runs_with_its_uploaders_rights(app, make_user, make_client):
+    from crmkit.auth import roles
+
+    def add_role():
+        known = ["customers:read", "customers:write", "customers:import"]
+        roles.create_role("importer", known, known, "all")  # no customers:reassign
+
+    from crmkit.testing import _in_app
+    _in_app(app, add_role)
+    importer = make_client("importer")
+    colleague = make_user("agent")
+    admin = make_client("admin")
+    taken = admin.post("/api/v1/customers", json={"first_name": "Old", "email": "old@example.com",
+                                                  "owner_id": colleague.id})
+    assert taken.status_code == 201, taken.json
+    rows = [["first_name", "email", "owner_id"],
+            ["Mine", "mine@example.com", str(importer.user.id)],
+            ["Given", "given@example.com", str(colleague.id)],        # to another user: no
+            ["Taken", "old@example.com", str(importer.user.id)],     # take it over: no
+            ["Nobody", "nobody@example.com", ""]]
+    job = upload(importer, csv_bytes(rows), on_duplicate="update").json
+    run_due(app)
+    polled = importer.get(f"/api/v1/imports/{job['id']}").json
+    assert (polled["state"], polled["rows_created"], polled["rows_updated"],
+            polled["rows_failed"]) == ("done", 2, 0, 2), polled
+    report = list(csv.reader(io.StringIO(importer.get(polled["errors_url"]).get_data(
+        as_text=True))))
+    # Row 4 is refused by the update's own check, which names the field in its message.
+    assert [r[:2] for r in report[1:]] == [["3", "owner_id"], ["4", ""]]
+    assert all("customers:reassign" in r[2] for r in report[1:])
+    with app.app_context(), connection():
+        owners = dict(Customer.select(Customer.first_name, Customer.owner_id).tuples())
+    assert owners == {"Old": colleague.id, "Mine": importer.user.id, "Nobody": None}
+
+
+def test_an_admins_upload_naming_an_owner_who_is_not_a_user_fails_that_row(app, make_client):
+    admin = make_client("admin")
+    rows = [["first_name", "owner_id"], ["Ghost", "999"], ["Real", str(admin.user.id)]]
+    job = upload(admin, csv_bytes(rows)).json
+    run_due(app)
+    polled = admin.get(f"/api/v1/imports/{job['id']}").json
+    assert (polled["rows_created"], polled["rows_failed"]) == (1, 1), polled
+    report = admin.get(polled["errors_url"]).get_data(as_text=True)
+    assert "No active user with id 999." in report
+
+
+def test_a_job_whose_uploader_was_deactivated_fails_without_importing(app, make_client):
+    from crmkit.auth.models import User
+    admin = make_client("admin")
+    job = upload(admin, csv_bytes(PEOPLE)).json
+    with app.app_context(), connection():
+        User.update(active=False).where(User.id == admin.user.id).execute()
+        run_due(app)
+        stored = ImportJob.get_by_id(job["id"])
+        assert (stored.state, Customer.select().count()) == ("failed", 0)
+        assert "no longer active" in stored.error

@@ -21,7 +21,7 @@ from marshmallow import validate as v
 
 from crmkit.auth.declare import protect
 from crmkit.db import connection
-from crmkit.errors import ValidationError
+from crmkit.errors import Forbidden, ValidationError
 from crmkit.imports import jsonlines, runner
 from crmkit.imports.csvfile import FileProblem, parse_mapping
 from crmkit.imports.models import FORMATS, KINDS, ON_DUPLICATE, ImportJob
@@ -197,10 +197,15 @@ class Imports(MethodView):
         column that is neither a field nor mapped (for JSON Lines: no line is a JSON object).
         Rows are checked by the job; see ``errors_url``.
         """
+        principal = g.get("crmkit_principal")
+        if principal is not None and principal.scope != "all":
+            # Rows are matched against every customer (by email and phone), and matched ones
+            # updated: a role limited to its own or its teams' customers could reach others.
+            raise Forbidden("Importing needs a role that sees every customer (scope all): an "
+                            "import matches its rows against all customers.")
         path, name = _save_upload()
         try:
             form = _form()
-            principal = g.get("crmkit_principal")
             job = runner.create_job(
                 form["kind"], path, filename=name, mapping=_mapping(form),
                 on_duplicate=form["on_duplicate"], dry_run=form["dry_run"],

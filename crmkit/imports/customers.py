@@ -25,6 +25,8 @@ from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, C
                                      CustomerTag)
 from crmkit.customers.service import (EDITABLE, ENTITY, NAME_MAX, Lookups, NewCustomer,
                                       _display_name, check_new_customer, update_customer)
+from crmkit.auth.models import User
+from crmkit.auth.principal import current_principal
 from crmkit.customers.tags import ensure_tags
 from crmkit.db import database, utcnow
 from crmkit.errors import CrmkitError, ValidationError
@@ -138,7 +140,16 @@ class CustomerImporter:
         self.seen: dict[object, int] = {}
         # Plain new customers may reach the writer as a SQLite file (crmkit.imports.staging)
         # when the worker checked them in full; not in a dry run, which needs their keys above.
-        self.stages = self.checks_early and not dry_run
+        # Who the import runs for (an API upload's uploader; None: the operator). As in the
+        # API, giving a new customer to someone else takes customers:reassign, and the owner
+        # must be an active user (the operator is trusted with both).
+        principal = current_principal()
+        self.may_reassign = principal is None or principal.can("customers:reassign")
+        self.uploader = principal.user_id if principal is not None else None
+        self.checks_owners = principal is not None and "owner_id" in self.given
+        # Staged rows go in without a look at the database: owners to check take the general
+        # path.
+        self.stages = self.checks_early and not dry_run and not self.checks_owners
         self.staged_columns = self.columns[3:]
 
     # -- one row, no database ---------------------------------------------------------------------
@@ -173,6 +184,10 @@ class CustomerImporter:
                     continue
             if passes is not None and not passes(value):
                 self.checks.check(name, value, problems)  # for the message
+            if name == "owner_id" and not self.may_reassign and value != self.uploader:
+                problems[name] = ("Not allowed: giving a customer to another user needs the "
+                                  "permission 'customers:reassign'.")
+                continue
             data[name] = value
         if not data:
             return None
@@ -346,6 +361,7 @@ class CustomerImporter:
         companies.update({cid: (COMPANY, None) for cid in pseudo_companies})
         lookups = Lookups(email_owners=email_owners, companies=companies,
                           custom_fields=self.defined, normalize_phone=self.normalize_phone)
+        unknown_owner = self._unknown_owners(items)
         outcomes: list[Outcome] = []
         new: list[tuple[int, tuple, tuple]] = []  # (row, keys, _values)
         updates: list[tuple[Prepared, int]] = []
@@ -359,6 +375,8 @@ class CustomerImporter:
                 if match is None:
                     if isinstance(item.verdict, list):
                         outcomes.append(failed(item.row, item.verdict))
+                    elif unknown_owner(item.verdict):
+                        outcomes.append(self._no_such_owner(item.row, item.verdict))
                     else:
                         new.append((item.row, item.keys, item.verdict))
                     continue
@@ -394,14 +412,45 @@ class CustomerImporter:
                 continue
             if early:
                 outcomes.append(failed(item.row, column_problems(early, self.layout)))
+                continue
+            values = self._values(item.data, checked)
+            if unknown_owner(values):
+                outcomes.append(self._no_such_owner(item.row, values))
             else:
-                new.append((item.row, item.keys, self._values(item.data, checked)))
+                new.append((item.row, item.keys, values))
         outcomes += self._insert(new)
         outcomes += self._update(updates)
         written = items[:len(items) - len(rest)]
         self._remember_refs(outcomes, written)
         self.phone_cache.clear()
         return outcomes, rest
+
+    def _owner_of(self, values: tuple) -> int | None:
+        """The owner_id in a new customer's values (see _values), if the file gives owners."""
+        if "owner_id" not in self.given:
+            return None
+        return values[0][5 + self.given.index("owner_id")]
+
+    def _unknown_owners(self, items: list):
+        """A test for new customers' values: does it name an owner who is not an active user?
+        (The API refuses those to its callers; updates are checked by update_customer.)"""
+        if not self.checks_owners:
+            return lambda values: False
+        wanted = set()
+        for item in items:
+            if type(item) is Ready and type(item.verdict) is tuple:
+                wanted.add(self._owner_of(item.verdict))
+            elif isinstance(item, Prepared):
+                wanted.add(item.data.get("owner_id"))
+        wanted.discard(None)
+        active = {i for (i,) in User.select(User.id).where(
+            User.active == True, User.id.in_(sorted(wanted))).tuples()}  # noqa: E712
+        return lambda values: (owner := self._owner_of(values)) is not None \
+            and owner not in active
+
+    def _no_such_owner(self, row: int, values: tuple) -> Outcome:
+        return failed(row, [(self.layout.column_of("owner_id"),
+                             f"No active user with id {self._owner_of(values)}.")])
 
     def _translate_company_refs(self, items: list[Prepared]) -> set[int]:
         """With an ``id`` column, ``company_id`` names a company by its id in the file; returns

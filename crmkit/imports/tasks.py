@@ -5,10 +5,10 @@ from crmkit.tasks import Task
 
 
 def run_import(import_id: int) -> None:
-    from crmkit.imports.runner import run_job
+    from crmkit.imports.runner import run_as_uploader
     # A run handed out again while the first is still busy (an import outlasting the lease)
     # watches the first and takes over only if it goes quiet.
-    run_job(import_id, wait=True)
+    run_as_uploader(import_id)
 
 
 # Not atomic: the job commits batch by batch and is idempotent by itself (a rerun resumes after
