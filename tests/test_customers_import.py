@@ -1,6 +1,7 @@
 """``crmkit customers import`` and ``crmkit interactions import``: mapping, duplicates, dry runs,
 the error report, refused files, resuming, and the same rules as the API."""
 import csv
+import os
 import decimal
 import json
 
@@ -282,12 +283,41 @@ def test_a_failure_mid_file_leaves_whole_batches_and_the_import_resumes(make_run
     job_id = in_db(client.application, lambda: ImportJob.get().id)
     assert "--map" in run(runner, "customers", "import", "--resume", str(job_id), "--map",
                           "a=b", exit_code=1)
+    # Not taken silently either: the import keeps the choice it started with.
+    assert "--on-duplicate" in run(runner, "customers", "import", "--resume", str(job_id),
+                                   "--on-duplicate", "update", exit_code=1)
     output = run(runner, "customers", "import", "--resume", str(job_id))
     assert "10 created" in output and "of 10 rows" in output
     assert in_db(client.application, state) == (10, 10, 10, 10)
     assert [c["name"] for c in records(client, tag="imported")] == [f"P{i}" for i in range(10)]
     assert "already done" in run(runner, "customers", "import", "--resume", str(job_id),
                                  exit_code=1)
+
+
+def test_a_reading_process_that_dies_ends_with_how_to_resume_not_a_traceback(
+        make_runner, client, tmp_path, monkeypatch):
+    from crmkit.imports import customers as customer_import
+    original = customer_import.CustomerImporter.prepare
+
+    def prepare(self, row, cells):  # runs in the reading process: row 5 kills it, as an OOM would
+        if row == 5:
+            os._exit(9)
+        return original(self, row, cells)
+
+    monkeypatch.setattr(customer_import.CustomerImporter, "prepare", prepare)
+    path = write_csv(tmp_path, [["first_name", "email"]] + [
+        [f"P{i}", f"p{i}@example.com"] for i in range(8)])
+    result = make_runner(IMPORT_WORKER_MIN_ROWS=1).invoke(
+        ["customers", "import", path, "--batch-size", "2"])
+    assert result.exit_code == 1, result.output
+    assert "reading process ended unexpectedly" in result.output
+    assert "continue with --resume" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.undo()
+    job_id = in_db(client.application, lambda: ImportJob.get().id)
+    output = run(make_runner(), "customers", "import", "--resume", str(job_id))
+    assert "of 8 rows" in output
+    assert in_db(client.application, lambda: Customer.select().count()) == 8
 
 
 def test_a_second_run_of_a_job_stops_instead_of_importing_twice(app, tmp_path):

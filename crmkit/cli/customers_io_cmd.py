@@ -19,6 +19,7 @@ from crmkit.customers.export import FORMATS, export_customers
 from crmkit.errors import CrmkitError
 from crmkit.imports.csvfile import FileProblem, parse_mapping
 from crmkit.imports.models import DONE, FAILED, ON_DUPLICATE, ImportJob
+from crmkit.imports.pipeline import ReaderFailed
 from crmkit.imports.models import FORMATS as IMPORT_FORMATS
 from crmkit.imports.runner import common_problems, create_job, get_job, run_job, write_report
 
@@ -69,11 +70,11 @@ def _start(kind: str, file: str | None, resume: int | None, options: dict) -> Im
             raise _fail(f"import {resume} imports {job.kind}, not {kind}.")
         if file and os.path.abspath(file) != job.path:
             raise _fail(f"import {resume} reads {job.path}, not {file}.")
-        given = [name for name in ("mappings", "encoding", "delimiter", "file_format")
-                 if options.get(name)]
+        given = [name for name in ("mappings", "encoding", "delimiter", "file_format",
+                                   "on_duplicate") if options.get(name)]
         if given or options.get("dry_run"):
             raise _fail("a resumed import keeps the options it started with; leave out --map, "
-                        "--format, --encoding, --delimiter and --dry-run.")
+                        "--format, --encoding, --delimiter, --on-duplicate and --dry-run.")
         if job.state == DONE:
             raise _fail(f"import {resume} is already done.")
         return job
@@ -111,6 +112,10 @@ def _run(job: ImportJob, batch_size: int | None) -> ImportJob:
             click.echo(f"\nInterrupted after {current.rows_done:,} rows; continue with --resume "
                        f"{job.id}", err=True)
             raise SystemExit(130) from None
+        except ReaderFailed as exc:  # killed (out of memory, say): no traceback, the way on
+            current = get_job(job.id)
+            raise _fail(f"{exc}.\n{current.rows_done:,} rows were committed; continue with "
+                        f"--resume {job.id}.") from None
 
 
 def _report_path(job: ImportJob, report: str | None) -> str:
@@ -163,10 +168,10 @@ def _import(kind: str, file, resume, report, batch_size, **options) -> None:
 
 @customers.command("import")
 @_import_options
-@click.option("--on-duplicate", type=click.Choice(ON_DUPLICATE), default="error",
-              show_default=True,
+@click.option("--on-duplicate", type=click.Choice(ON_DUPLICATE), default=None,
               help="A row whose email or phone belongs to a customer: update that customer "
-                   "(filled cells only), skip the row, or report it as an error.")
+                   "(filled cells only), skip the row, or report it as an error (the "
+                   "default). A resumed import keeps the choice it started with.")
 @with_app
 def import_customers(file, resume, report, batch_size, **options):
     """Import customers from a CSV file whose header names the columns, or a JSON Lines file.

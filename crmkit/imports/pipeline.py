@@ -31,6 +31,10 @@ from crmkit.imports.csvfile import FileProblem
 
 log = logging.getLogger(__name__)
 
+
+class ReaderFailed(RuntimeError):
+    """The reading process died or failed; what was committed stays, and the job resumes."""
+
 Batch = tuple[list, int]  # (items, bytes of the file read after the batch's last row)
 
 
@@ -145,7 +149,7 @@ def _from_worker(rows, importer, size: int, directory: str | None) -> Iterator[B
             try:
                 kind, payload = receiver.recv()
             except EOFError:
-                raise RuntimeError(f"the import's reading process ended unexpectedly "
+                raise ReaderFailed(f"the import's reading process ended unexpectedly "
                                    f"(exit code {worker.exitcode})") from None
             if kind == "batch":
                 yield payload
@@ -156,7 +160,7 @@ def _from_worker(rows, importer, size: int, directory: str | None) -> Iterator[B
             elif kind == "os":
                 raise payload
             else:
-                raise RuntimeError(f"reading the import file failed:\n{payload}")
+                raise ReaderFailed(f"reading the import file failed:\n{payload}")
     finally:
         receiver.close()  # a worker still writing gets a broken pipe and stops
         worker.join(timeout=5)
