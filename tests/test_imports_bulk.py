@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmkit.customers import schemas
-from crmkit.customers.models import Customer, CustomerEmail
+from crmkit.customers.models import Customer, CustomerEmail, CustomerPhone
 from crmkit.customers.service import Lookups, check_new_customer, create_customer
 from crmkit.db import connection, write_transaction
 from crmkit.errors import ValidationError
@@ -57,7 +57,8 @@ def stored_events(app):
 def test_imported_customers_get_the_events_the_api_writes_byte_for_byte(app, tmp_path):
     people = [{"first_name": name, "last_name": "Smith" if i % 2 else None,
                "email": f"p{i}@example.com" if i % 3 else None,
-               "status": "active" if i % 2 else None, "owner_id": 7 if i % 4 == 1 else None}
+               "status": "active" if i % 2 else None, "owner_id": 7 if i % 4 == 1 else None,
+               "phone": f"+1415555{100 + i:04d}" if i % 3 == 1 else None}
               for i, name in enumerate(AWKWARD)]
     with app.app_context(), connection():
         with write_transaction():
@@ -65,18 +66,21 @@ def test_imported_customers_get_the_events_the_api_writes_byte_for_byte(app, tmp
                 create_customer({k: v for k, v in person.items() if v is not None},
                                 source="import")
     by_api = stored_events(app)
-    header = ["first_name", "last_name", "email", "status", "owner_id"]
+    header = ["first_name", "last_name", "email", "status", "owner_id", "phone"]
     path = write_csv(tmp_path / "people.csv", [header] + [
         [person[k] if person[k] is not None else "" for k in header] for person in people])
     with app.app_context(), connection():  # the same people again, as new customers
         with write_transaction():
             Event.delete().execute()
             CustomerEmail.delete().execute()
+            CustomerPhone.delete().execute()
             Customer.delete().execute()
     job = import_file(app, path)
     assert job.rows_created == len(people), job.error
     by_import = stored_events(app)
     assert len(by_import) == len(by_api) == len(people)
+    assert sum('"phone":"+1415555' in e[4] for e in by_import) == 3
+    assert sum('"owner_id":7,' in e[4] for e in by_import) == 2
     for api, imported in zip(by_api, by_import):
         # Same type, version and subject; the payload the same text but for the new id.
         old_id, new_id = api[3], imported[3]

@@ -1,15 +1,22 @@
-"""The ``customer.created`` events of a bulk import, built by the database from the rows stored.
+"""The ``customer.created`` events of a bulk import, one statement per batch.
 
 Each event is the one :func:`crmkit.customers.service.create_customer` emits: its payload is
 ``{"customer": customer_summary(customer), "source": ...}`` as canonical JSON (sorted keys, no
-spaces, non-ASCII as is), its id a version 7 UUID. One ``INSERT ... SELECT`` per batch writes
-them from the ``customer`` rows just inserted, so no payload is encoded and no row sent per
-customer: encoding a million payloads in Python cost more than inserting them.
+spaces, non-ASCII as is), its id a version 7 UUID.
+
+On SQLite one ``INSERT ... SELECT`` per batch builds them from the ``customer`` rows just
+inserted: encoding a million payloads through ``json`` cost more there than inserting them. On
+PostgreSQL that statement cost the server nearly as much as the customers' own COPY, a third of
+an import's time on the server; there the payloads are formatted here from the values just
+stored and sent with one ``COPY`` (measured on 100,000 customers: 0.8-1.0 s of the server's time
+became 0.4-0.5 s, for 0.1-0.2 s here).
 """
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
+from json.encoder import encode_basestring
 
 import peewee
 
@@ -18,9 +25,11 @@ from crmkit.customers.service import ENTITY, SUMMARY_FIELDS
 from crmkit.db import database, is_sqlite, utcnow
 from crmkit.events.models import Event
 from crmkit.events.outbox import take_turn
-from crmkit.imports.bulk import stored_time
+from crmkit.imports.bulk import copy_text, stored_time
 
 EVENT_TYPE = "customer.created"
+# The values emit_created's summaries hold, in this order: the payload's fields but the id.
+SUMMARY_ORDER = tuple(name for name in sorted(SUMMARY_FIELDS) if name != "id")
 _COLUMNS = '"uuid", "type", "schema_version", "occurred_at", "subject", "subject_id", "payload"'
 
 
@@ -83,12 +92,48 @@ def _insert_sql(sqlite: bool) -> str:
     return _SQL[sqlite]
 
 
-def emit_created(ids: list[int], source: str = "import") -> None:
+def _json(value) -> str:
+    """A summary value as canonical JSON (``crmkit.events.outbox.dumps``) writes it: the values
+    of SUMMARY_FIELDS are text, whole numbers or null."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return str(int(value))
+
+
+def _copy_events(ids: list[int], summaries: Sequence[Sequence[object]], source: str,
+                 prefix: str, start: int, occurred_at) -> None:
+    names = sorted(SUMMARY_FIELDS)
+    at = names.index("id")
+    # The payload's text around the id, key by key in sorted order as dumps writes them.
+    before = [f'"{name}":' for name in names[:at]]
+    after = [f'"{name}":' for name in names[at + 1:]]
+    tail = f'}},"source":{encode_basestring(source)}}}'
+    lead = f"\t{EVENT_TYPE}\t1\t{occurred_at.isoformat(' ')}\t{ENTITY}\t"
+    lines = []
+    for customer_id, values in zip(ids, summaries):
+        head = ",".join(k + _json(v) for k, v in zip(before, values[:at]))
+        rest = ",".join(k + _json(v) for k, v in zip(after, values[at:]))
+        payload = (f'{{"customer":{{{head}{"," if head else ""}"id":{customer_id}'
+                   f'{"," if rest else ""}{rest}{tail}')
+        lines.append(f"{prefix}{start + customer_id:015x}{lead}{customer_id}\t"
+                     f"{copy_text(payload)}\n")
+    take_turn()  # event ids are handed out in commit order (crmkit.events.feed)
+    with database.connection().cursor() as cursor:
+        with cursor.copy(f'COPY "{Event._meta.table_name}" ({_COLUMNS}) FROM STDIN') as copy:
+            copy.write("".join(lines).encode())
+
+
+def emit_created(ids: list[int], source: str = "import",
+                 summaries: Sequence[Sequence[object]] | None = None) -> None:
     """Record ``customer.created`` for each of ``ids`` (customers just inserted in the caller's
     transaction), in id order, as ``emit`` would one by one.
 
-    On SQLite ``ids`` must be consecutive (``crmkit.imports.bulk.allocate_ids`` hands them out
-    so): the rows are found by range, which costs no parameter per id.
+    ``summaries``, if given, holds each customer's values of :data:`SUMMARY_ORDER`, as stored: on PostgreSQL the payloads are then made from them, else
+    read back from the rows. On SQLite ``ids`` must be consecutive
+    (``crmkit.imports.bulk.allocate_ids`` hands them out so): the rows are found by range,
+    which costs no parameter per id.
     """
     if not ids:
         return
@@ -99,10 +144,13 @@ def emit_created(ids: list[int], source: str = "import") -> None:
         if ids[-1] - ids[0] != len(ids) - 1:
             raise ValueError("emit_created needs consecutive ids on SQLite")
         params = (prefix, start, occurred_at, source, ids[0], ids[-1])
+    elif summaries is not None:
+        _copy_events(ids, summaries, source, prefix, start, occurred_at)
+        return
     else:
         take_turn()  # event ids are handed out in commit order (crmkit.events.feed)
         params = (prefix, start, occurred_at, source, list(ids))
     database.execute_sql(_insert_sql(sqlite), params)
 
 
-__all__ = ["emit_created"]
+__all__ = ["SUMMARY_ORDER", "emit_created"]

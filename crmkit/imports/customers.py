@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import marshal
 from collections import defaultdict
+from operator import itemgetter
 
 from flask import current_app
 
@@ -28,14 +29,14 @@ from crmkit.customers.service import (EDITABLE, ENTITY, NAME_MAX, Lookups, NewCu
 from crmkit.auth.models import User
 from crmkit.auth.principal import current_principal
 from crmkit.customers.tags import ensure_tags
-from crmkit.db import database, utcnow
+from crmkit.db import database, is_sqlite, utcnow
 from crmkit.errors import CrmkitError, ValidationError
 from crmkit.imports import bulk, staging
 from crmkit.imports.base import (CREATED, SKIPPED, UNCHANGED, UPDATED, CellChecks, Outcome,
                                  Prepared, as_int, as_source_id, cell_count_problem,
                                  column_problems, failed, problems_of, split_list)
 from crmkit.imports.csvfile import FieldSet, Layout
-from crmkit.imports.customer_events import emit_created
+from crmkit.imports.customer_events import SUMMARY_ORDER, emit_created
 from crmkit.imports.models import ImportRef
 
 LIST_FIELDS = ("other_emails", "other_phones", "tags")
@@ -151,6 +152,11 @@ class CustomerImporter:
         # path.
         self.stages = self.checks_early and not dry_run and not self.checks_owners
         self.staged_columns = self.columns[3:]
+        # Where each value of a customer.created payload sits in a new customer's row (see
+        # emit_created), the row given one more value, null, for a field the file lacks.
+        self.summary_of = itemgetter(*[
+            self.staged_columns.index(name) if name in self.staged_columns
+            else len(self.staged_columns) for name in SUMMARY_ORDER])
 
     # -- one row, no database ---------------------------------------------------------------------
 
@@ -533,8 +539,11 @@ class CustomerImporter:
         ids = bulk.allocate_ids(Customer, len(new))
         now = bulk.stored_time(Customer.created_at, utcnow())
         customers, emails, phones, tag_names, values = [], [], [], [], defaultdict(list)
+        summaries = None if is_sqlite() else []  # the events' payloads (emit_created)
         for (row, keys, (columns, mails, numbers, tags, custom)), customer_id in zip(new, ids):
             customers.append((customer_id, now, now, *columns))
+            if summaries is not None:
+                summaries.append(self.summary_of((*columns, None)))
             for email, key, primary in mails:
                 emails.append((customer_id, email, key, primary))
             for number, primary in numbers:
@@ -553,7 +562,7 @@ class CustomerImporter:
         self._insert_tags(tag_names)
         for column, rows in values.items():
             bulk.insert_rows(custom_fields.CustomValue, ("field_id", "record_id", column), rows)
-        emit_created(ids)
+        emit_created(ids, summaries=summaries)
         if self.created_hook is not None:
             for customer in Customer.select().where(Customer.id.in_(ids)).order_by(Customer.id):
                 self.created_hook(customer=customer)
