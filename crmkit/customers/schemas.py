@@ -19,6 +19,10 @@ def _text(n: int, **kw):
     return f.String(validate=v.Length(max=n), allow_none=True, **kw)
 
 
+# Line items one purchase or refund may list (the API's and the import's limit).
+MAX_LINE_ITEMS = 500
+
+
 class CustomerIn(ma.Schema):
     kind = f.String(validate=v.OneOf(KINDS))
     name = _text(300)
@@ -151,7 +155,7 @@ class InteractionIn(ma.Schema):
     amount = f.Decimal(allow_none=True, as_string=True, allow_nan=False)
     currency = f.String(validate=v.Regexp(r"^[A-Za-z]{3}$", error="An ISO 4217 code."),
                         allow_none=True)
-    lines = f.List(f.Dict(), validate=v.Length(max=500))
+    lines = f.List(f.Dict(), validate=v.Length(max=MAX_LINE_ITEMS))
     external_id = _text(200)
 
 

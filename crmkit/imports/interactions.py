@@ -5,6 +5,11 @@ importing a file twice records each interaction once. Each batch resolves its cu
 known external ids in one query each and inserts the rest set-based; every rule of
 :func:`crmkit.customers.timeline.check_interaction` applies, and each row still announces itself
 (``interaction.recorded`` event, ``interaction_recorded`` hook) as ``record_interaction`` does.
+
+A bad row is reported with every problem it has at once, one per column, so one run tells the
+whole story: what is wrong with its cells, the rules of ``check_interaction`` its values break
+(a cell's own problem stands for its column), and whether its customer exists, looked up when
+the cells naming the customer are sound.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from collections import defaultdict
 from flask import current_app
 
 from crmkit.customers import schemas
+from crmkit.customers.schemas import MAX_LINE_ITEMS
 from crmkit.customers.contacts import email_key, normalize_phone
 from crmkit.customers.models import Customer, CustomerEmail, CustomerPhone, Interaction
 from crmkit.customers.timeline import (_BECOMES_ACTIVE, check_interaction, interaction_dict,
@@ -24,7 +30,7 @@ from crmkit.errors import ValidationError
 from crmkit.events import emit_many
 from crmkit.imports import bulk
 from crmkit.imports.base import (CREATED, SKIPPED, CellChecks, Outcome, Prepared, as_int,
-                                 cell_count_problem, column_problems, failed, problems_of)
+                                 cell_count_problem, failed, problems_of)
 from crmkit.imports.csvfile import FieldSet, Layout
 
 SOURCE = "import"
@@ -108,20 +114,41 @@ class InteractionImporter:
                     problems[name] = ("Must be a JSON object." if name == "payload"
                                       else "Must be a JSON list of line items.")
                     continue
+                if name == "lines" and len(value) > MAX_LINE_ITEMS:
+                    problems[name] = f"Longer than maximum length {MAX_LINE_ITEMS}."
+                    continue
             elif name == "direction":
                 value = raw.lower()
             else:
                 self.checks.check(name, raw, problems)
             data[name] = value
-        if not data:
+        if not data and not problems:
             return None
-        if problems:
-            return failed(row, column_problems(problems, self.layout))
-        if not any(name in data for name in MATCH_FIELDS):
-            return failed(row, [(self.layout.column_of(MATCH_FIELDS[0]), "Give the customer's "
-                                 "id, email or phone.")])
+        if problems or not any(name in data for name in MATCH_FIELDS):
+            return self._bad_row(row, data, problems)
         keys = (("ext", data["external_id"]),) if data.get("external_id") else ()
         return Prepared(row, data, keys)
+
+    def _bad_row(self, row: int, data: dict, problems: dict[str, str]) -> Prepared | Outcome:
+        """A row with problems in its cells or no customer: failed with every problem found
+        without the database, or, when its customer can be looked up, a Prepared holding them
+        for :meth:`write` to add the lookup's answer to (good rows never come here)."""
+        rules: dict = {}
+        try:
+            check_interaction(data, self.types)
+        except ValidationError as exc:
+            # A bad cell's value is missing from ``data``, so a rule may complain of its absence
+            # ("A purchase needs an amount."): the cell's own problem says what to fix.
+            rules = {name: messages for name, messages in exc.fields.items()
+                     if name.split(".")[0] not in problems}
+        found = problems_of(ValidationError({**rules, **problems}), self.layout)
+        if any(name in problems for name in MATCH_FIELDS):
+            return failed(row, found)  # the customer it names is unclear: no lookup
+        if not any(name in data for name in MATCH_FIELDS):
+            return failed(row, found + [(self.layout.column_of(MATCH_FIELDS[0]),
+                                         "Give the customer's id, email or phone.")])
+        # No keys: a row that fails holds no external id back from the rows after it.
+        return Prepared(row, data, (), extra={"problems": found})
 
     def write(self, items: list[Prepared]) -> list[Outcome]:
         owners = self._customers(items)
@@ -129,18 +156,24 @@ class InteractionImporter:
         outcomes: list[Outcome] = []
         new: list[tuple[Prepared, int, dict]] = []
         for item in items:
+            if item.extra:  # problems found as it was read (_bad_row): it fails whatever else
+                problem = self._customer_of(item, owners)[1]
+                found = item.extra["problems"]
+                outcomes.append(failed(item.row, found if problem is None else found + [problem]))
+                continue
             external_id = item.data.get("external_id")
             if external_id and (external_id in known or external_id in self.seen):
                 outcomes.append(Outcome(item.row, SKIPPED))
                 continue
             customer, problem = self._customer_of(item, owners)
-            if problem is not None:
-                outcomes.append(failed(item.row, [problem]))
-                continue
             try:
                 values = check_interaction(item.data, self.types)
             except ValidationError as exc:
-                outcomes.append(failed(item.row, problems_of(exc, self.layout)))
+                found = problems_of(exc, self.layout)
+                outcomes.append(failed(item.row, found if problem is None else found + [problem]))
+                continue
+            if problem is not None:
+                outcomes.append(failed(item.row, [problem]))
                 continue
             new.append((item, customer, values))
             if self.dry_run and external_id:
