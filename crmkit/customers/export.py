@@ -6,9 +6,14 @@ Companies come first, then people, each in id order: importing the file elsewher
 company before the people that point at it (the import links them through the ``id`` column).
 
 The CSV holds every field the API shows; lists (other emails and phones, tags, multi-choice
-values) are joined with ``|``; custom fields are ``custom.<name>`` columns. Importing it into
-another installation recreates the customers; importing it back with ``--on-duplicate update``
-changes nothing.
+values) are joined with ``|``, an item's own ``|`` and ``\\`` written ``\\|`` and ``\\\\``; custom
+fields are ``custom.<name>`` columns. A text cell a spreadsheet would run as a formula (starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return; not a phone number) is written with
+a leading ``'`` (:func:`crmkit.imports.csvfile.escape_formula`); numbers, decimals and dates
+never are. The
+importer undoes both, so importing the file into another installation recreates the customers,
+and importing it back with ``--on-duplicate update`` changes nothing. JSON Lines holds the values
+as they are.
 """
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ from crmkit.customers.models import COMPANY, PERSON, Customer
 from crmkit.customers.profile import customer_records
 from crmkit.customers.search import customer_filters
 from crmkit.db import connection, database, is_sqlite
+from crmkit.imports.base import join_list
+from crmkit.imports.csvfile import escape_formula
 
 FORMATS = ("csv", "jsonl")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 BATCH = 1000
-LIST_SEPARATOR = "|"
 COLUMNS = ("id", "kind", "name", "first_name", "last_name", "job_title", "company_id", "email",
            "other_emails", "phone", "other_phones", "street", "city", "region", "postal_code",
            "country", "status", "competitor", "source_channel", "utm_source", "utm_medium",
@@ -38,16 +44,24 @@ COLUMNS = ("id", "kind", "name", "first_name", "last_name", "job_title", "compan
 TIMESTAMPS = ("created_at", "updated_at")
 
 
-def _text(value) -> str:
+def _plain(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return LIST_SEPARATOR.join(_text(v) for v in value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
+
+
+def _text(value) -> str:
+    """A value as its CSV cell. Text and lists, which are text, are escaped for spreadsheets;
+    an int, Decimal or date is not: ``-5`` in a decimal column is a number, not a formula."""
+    if isinstance(value, str):
+        return escape_formula(value)
+    if isinstance(value, (list, tuple)):
+        return escape_formula(join_list(_plain(v) for v in value))
+    return _plain(value)
 
 
 def _json_default(value):
@@ -118,6 +132,9 @@ def stream_in_snapshot(batches: Callable[[], Iterable[list]], fmt: str,
             names = columns()
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
+            # The writer quotes a cell holding "\n" but not one holding a lone "\r", which a
+            # reader (an import, a spreadsheet) takes for a line end: such a row is quoted whole.
+            quoting = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
             if fmt == "csv":  # a chunk of its own: a client sees the columns at once
                 writer.writerow(names)
                 yield buffer.getvalue()
@@ -126,7 +143,8 @@ def stream_in_snapshot(batches: Callable[[], Iterable[list]], fmt: str,
             for items in batches():
                 for item in items:
                     if fmt == "csv":
-                        writer.writerow(csv_row(names, item))
+                        row = csv_row(names, item)
+                        (quoting if "\r" in "".join(row) else writer).writerow(row)
                     else:
                         buffer.write(json.dumps(json_record(item), default=_json_default,
                                                 ensure_ascii=False))

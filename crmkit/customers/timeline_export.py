@@ -9,6 +9,9 @@ Each record is the interaction as the API shows it, plus ``customer_email`` and
 interactions import``, and into another installation, where customer ids differ, by ignoring
 ``customer_id`` (``--map customer_id=``) so that rows find their customer by email or phone.
 Amounts are exact decimals (a string in JSON); payload and line items are JSON (a JSON cell in CSV).
+As in the customer export, a CSV text cell a spreadsheet would run as a formula gets a leading
+``'`` (a summary ``=1+1``, a phone ``+44...``), which the import takes off; an amount or a date
+is not text and is written as it is.
 """
 from __future__ import annotations
 

@@ -138,9 +138,38 @@ class CellChecks:
             problems[name] = str(messages[0])
 
 
+# Inside a list cell an item's own ``|`` is written ``\|`` and its ``\`` is written ``\\``, so
+# a tag or choice holding ``|`` survives an export and import. Import reads any other ``\`` as
+# it is (``c:\dir`` typed by hand stays ``c:\dir``).
+_ESCAPABLE = ("\\", LIST_SEPARATOR)
+
+
+def join_list(items) -> str:
+    """``["a|b", "c"]`` -> ``"a\\|b|c"``: the cell :func:`split_list` reads back as ``items``."""
+    return LIST_SEPARATOR.join(
+        item.replace("\\", "\\\\").replace(LIST_SEPARATOR, "\\" + LIST_SEPARATOR)
+        for item in items)
+
+
 def split_list(raw: str) -> list[str]:
-    """``"a| b ||c"`` -> ``["a", "b", "c"]``."""
-    return [part.strip() for part in raw.split(LIST_SEPARATOR) if part.strip()]
+    """``"a| b ||c"`` -> ``["a", "b", "c"]``; ``"a\\|b|c"`` -> ``["a|b", "c"]``."""
+    if "\\" not in raw:  # nearly every cell: nothing escaped
+        return [part.strip() for part in raw.split(LIST_SEPARATOR) if part.strip()]
+    parts, current, position = [], [], 0
+    while position < len(raw):
+        char = raw[position]
+        if char == "\\" and raw[position + 1:position + 2] in _ESCAPABLE:
+            current.append(raw[position + 1])
+            position += 2
+            continue
+        if char == LIST_SEPARATOR:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        position += 1
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
 
 
 def cell_count_problem(cells: list[str], layout: Layout) -> str | None:

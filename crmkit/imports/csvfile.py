@@ -3,6 +3,9 @@
 Everything that makes a whole file unusable (wrong encoding, no header, a column nobody said what to
 do with) is found before a single row is written, and reported as a :class:`FileProblem` that says
 what to change. Rows are numbered as a spreadsheet numbers them: the header is row 1.
+
+It also holds the rule that keeps a CSV export safe to open in a spreadsheet and still importable
+(:func:`escape_formula`, undone by :func:`read_rows`).
 """
 from __future__ import annotations
 
@@ -18,6 +21,44 @@ CHUNK = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 # Values a cell of a header line would not hold: a sign the first line is data.
 _LOOKS_LIKE_DATA = re.compile(r"@|^\+?[\d\s().-]{5,}$|^\d{4}-\d{2}-\d{2}")
+
+
+# A spreadsheet runs a cell starting with one of these as a formula ("CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone number or a signed number: a spreadsheet may do sums with it, but it calls no
+# function and reads no other cell, so it is written bare (a phone stays +442079460958).
+_INERT = re.compile(r"[+-][\d ().,/-]*\Z")
+
+
+def needs_escape(text: str) -> bool:
+    """Whether a text cell is written with a leading ``'``: it starts like a formula (and is not
+    a phone number or a signed number), or it is ``'`` before one (``'=x``, so that the escaped
+    ``''=x`` reads back as ``'=x``). The same as ``text`` needing it without its leading ``'``."""
+    bare = text.lstrip("'")
+    return bare.startswith(FORMULA_STARTS) and _INERT.match(bare) is None
+
+
+def escape_formula(text: str) -> str:
+    """A text value as an export's CSV cell: a spreadsheet shows it, never runs it.
+
+    Only text: numbers, decimals and dates of typed columns are written as they are (a
+    spreadsheet reads ``-5`` as the number it is). :func:`unescape_formula` undoes it exactly.
+    """
+    return "'" + text if needs_escape(text) else text
+
+
+def unescape_formula(cell: str) -> str:
+    """The value of a cell :func:`escape_formula` wrote: one leading ``'`` goes when the rest
+    needs escaping. Any other cell is read as it is (``'plain`` stays ``'plain``)."""
+    return cell[1:] if cell[:1] == "'" and needs_escape(cell[1:]) else cell
+
+
+def _unescape_row(cells: list[str]) -> list[str]:
+    # Most rows have no cell starting with ': one scan of the joined row (C speed) finds those
+    # that may, and only they are read cell by cell.
+    if "\0'" not in "\0" + "\0".join(cells):
+        return cells
+    return [unescape_formula(cell) for cell in cells]
 
 
 class FileProblem(Exception):
@@ -278,8 +319,10 @@ def read_rows(path: str, layout: Layout, skip: int = 0) -> Iterator[tuple[int, l
                 raise FileProblem(f"Row {index + 2} cannot be read as CSV: {exc}.") from None
             index += 1
             if index > skip:
-                yield index + 1, cells, f.buffer.tell()
+                # Cells an export escaped for spreadsheets read back as the values they were,
+                # before any importer sees them (CSV only: JSON Lines is not escaped).
+                yield index + 1, _unescape_row(cells), f.buffer.tell()
 
 
-__all__ = ["FieldSet", "FileProblem", "Layout", "check_encoding", "layout_of", "parse_mapping",
-           "read_rows", "resolve_columns"]
+__all__ = ["FieldSet", "FileProblem", "Layout", "check_encoding", "escape_formula", "layout_of",
+           "needs_escape", "parse_mapping", "read_rows", "resolve_columns", "unescape_formula"]

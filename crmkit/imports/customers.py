@@ -180,6 +180,9 @@ class CustomerImporter:
             if not value:
                 continue
             if custom is not None:  # checked against its definition with the batch
+                definition = self.defined.get(custom)
+                if definition is not None and definition.type == "multi_choice":
+                    value = split_list(value)  # as tags are: a choice may hold an escaped |
                 data.setdefault("custom", {})[custom] = value
                 continue
             if convert is not None:

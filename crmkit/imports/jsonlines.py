@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from crmkit.imports.base import LIST_SEPARATOR, Outcome, failed
+from crmkit.imports.base import Outcome, failed, join_list
 from crmkit.imports.csvfile import CHUNK, FieldSet, FileProblem, Layout, codec_name
 
 EXTENSIONS = (".jsonl", ".ndjson")
@@ -282,9 +282,9 @@ def _cell(kind: str, value) -> str | None:
             return str(value)
         return None
     if kind in (STRINGS, CUSTOM_LIST):
-        if isinstance(value, list) and all(isinstance(v, str) and LIST_SEPARATOR not in v
-                                           for v in value):
-            return LIST_SEPARATOR.join(value)
+        # Items are escaped as in a CSV list cell, so one holding | stays one item.
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return join_list(value)
         if kind == CUSTOM_LIST and isinstance(value, str):
             return value
         return None
@@ -304,13 +304,6 @@ def _cell(kind: str, value) -> str | None:
 def _dumps(value) -> str:
     # Numbers inside a payload or line items reach the importer as the API would get them.
     return json.dumps(value, default=float, ensure_ascii=False)
-
-
-def _list_problem(kind: str, value) -> str:
-    if isinstance(value, list) and any(isinstance(v, str) and LIST_SEPARATOR in v
-                                       for v in value):
-        return f"An item holds {LIST_SEPARATOR!r}, which an import cannot keep apart."
-    return _MESSAGES[kind]
 
 
 def cells_of(record: dict, layout: JsonLayout) -> tuple[list[str], list[tuple[str, str]]]:
@@ -356,8 +349,7 @@ def cells_of(record: dict, layout: JsonLayout) -> tuple[list[str], list[tuple[st
         kind = layout.kinds[position]
         cell = _cell(kind, value)
         if cell is None:
-            problems.append((key, _list_problem(kind, value) if kind in (STRINGS, CUSTOM_LIST)
-                             else _MESSAGES[kind]))
+            problems.append((key, _MESSAGES[kind]))
         else:
             cells[position] = cell
     return cells, problems
