@@ -10,10 +10,9 @@ values) are joined with ``|``, an item's own ``|`` and ``\\`` written ``\\|`` an
 fields are ``custom.<name>`` columns. A text cell a spreadsheet would run as a formula (starting
 with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return; not a phone number) is written with
 a leading ``'`` (:func:`crmkit.imports.csvfile.escape_formula`); numbers, decimals and dates
-never are. The
-importer undoes both, so importing the file into another installation recreates the customers,
-and importing it back with ``--on-duplicate update`` changes nothing. JSON Lines holds the values
-as they are.
+never are. The importer undoes both, so importing the file into another installation recreates
+the customers, and importing it back with ``--on-duplicate update`` changes nothing. JSON Lines
+holds the values as they are.
 """
 from __future__ import annotations
 
