@@ -496,3 +496,15 @@ def test_a_job_another_run_is_busy_with_is_refused_until_that_run_goes_quiet(run
     in_db(client.application, gone_quiet)
     assert "2 created" in run(runner, "customers", "import", "--resume", str(job_id))
     assert [c["name"] for c in records(client)] == ["Ada", "Bob"]
+
+
+def test_a_row_whose_only_cells_are_bad_is_reported_not_passed_over(runner, client, tmp_path):
+    path = write_csv(tmp_path, [["first_name", "owner_id", "company_id"],
+                                ["", "abc", ""], ["", "", "x1"], ["Ada", "", ""], ["", "", ""]])
+    report = tmp_path / "report.csv"
+    output = run(runner, "customers", "import", path, "--report", str(report))
+    assert "1 created" in output and "2 failed" in output
+    problems = read_report(report)[1:]
+    assert ["2", "owner_id", "Not a whole number below 2^31."] in problems
+    assert ["3", "company_id", "Not a whole number below 2^31."] in problems
+    assert {p[0] for p in problems} == {"2", "3"}

@@ -198,8 +198,8 @@ class CustomerImporter:
                                   "permission 'customers:reassign'.")
                 continue
             data[name] = value
-        if not data:
-            return None
+        if not data and not problems:
+            return None  # a blank row (a row whose only cells are bad is reported)
         source_id = data.pop("id", None)
         email = data.get("email")
         keys: list = [email_key(email)] if email else []
