@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import current_app, has_app_context
-
 from crmkit import audit, custom_fields
 from crmkit.audit.models import AuditEvent
 from crmkit.customers.models import Customer, CustomerEmail, CustomerPhone, Interaction
@@ -38,10 +36,16 @@ _PSEUDONYM_PREFIX = "erased-"
 
 
 def pseudonym_for(customer_id: int) -> str:
-    """Stable for one customer of one installation, unguessable without the database."""
-    salt = str(current_app.config.get("CRMKIT_DATABASE_URL", "")) if has_app_context() else ""
-    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).hexdigest()[:12]
-    return f"{_PSEUDONYM_PREFIX}{digest}"
+    """The name an erased customer goes by: the same for that customer on every run.
+
+    It depends on the id alone. It stands in for the name and links nothing new (every record
+    carrying it carries the id too); what it must not do is depend on settings: salted with the
+    database URL it changed with the URL (an erased customer then no longer counted as erased),
+    and it published a hash of the database password to every webhook subscriber.
+    (Migration 0009 renamed customers erased under that scheme.)
+    """
+    digest = hashlib.sha256(f"crmkit erased customer {int(customer_id)}".encode()).hexdigest()
+    return f"{_PSEUDONYM_PREFIX}{digest[:12]}"
 
 
 def is_erased(customer: Customer) -> bool:
