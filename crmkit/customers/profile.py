@@ -4,6 +4,7 @@ from __future__ import annotations
 from peewee import fn
 
 from crmkit import custom_fields
+from crmkit.auth.scoping import can_see, visible
 from crmkit.customers.models import COMPANY, Customer, Interaction
 from crmkit.customers.service import contact_lists, contact_lists_for, get_customer
 from crmkit.customers.tags import tags_for, tags_of
@@ -14,7 +15,12 @@ RECENT = 10
 
 
 def key_figures(customer_id: int) -> dict:
-    """Purchases and contact figures, computed in SQL; revenue is per currency."""
+    """Purchases and contact figures, computed in SQL; revenue is per currency.
+
+    Every currency with a purchase or a refund has an entry (a refund may come in a currency the
+    customer never bought in), and every money figure is a Decimal at the stored scale, so the
+    API shows them all as strings such as "0.0000", never a bare 0.
+    """
     purchases = (Interaction.select(Interaction.currency,
                                     fn.COUNT(Interaction.id).alias("n"),
                                     fn.SUM(Interaction.amount).alias("total"),
@@ -26,16 +32,20 @@ def key_figures(customer_id: int) -> dict:
                    .where((Interaction.customer == customer_id)
                           & (Interaction.type == "refund"))
                    .group_by(Interaction.currency).tuples())
-    field = Interaction.occurred_at
-    revenue, count, firsts, lasts = {}, 0, [], []
+    field, money = Interaction.occurred_at, Interaction.amount.python_value
+    zero = money(0)
+    bought, count, firsts, lasts = {}, 0, [], []
     for row in purchases:
-        total = Interaction.amount.python_value(row.total)
-        refunded = Interaction.amount.python_value(refunds.get(row.currency)) or 0
-        revenue[row.currency] = {"purchases": total, "refunds": refunded,
-                                 "net": total - refunded}
+        bought[row.currency] = money(row.total)
         count += row.n
         firsts.append(field.python_value(row.first))
         lasts.append(field.python_value(row.last))
+    revenue = {}
+    for currency in sorted(set(bought) | set(refunds)):
+        total = bought.get(currency, zero)
+        refunded = money(refunds[currency]) if currency in refunds else zero
+        revenue[currency] = {"purchases": total, "refunds": refunded,
+                             "net": money(total - refunded)}
     last_contact = (Interaction.select(fn.MAX(Interaction.occurred_at))
                     .where((Interaction.customer == customer_id)
                            & (Interaction.direction != "internal")).scalar())
@@ -59,19 +69,29 @@ def timeline_summary(customer_id: int) -> dict:
 
 
 def build_profile(customer_id: int) -> dict:
+    """The 360 view of one customer the caller may see.
+
+    The people of a company and the company of a person go through the same object-level access
+    as the rest of the API (``crmkit.auth.scoping``): a profile must not show what
+    ``GET /customers/{id}`` answers 404 for.
+    """
     customer = get_customer(customer_id)
     record = customer_record(customer)
     profile = {"customer": record, "timeline": timeline_summary(customer.id),
                "figures": key_figures(customer.id), "sections": profile_sections(customer)}
     if customer.kind == COMPANY:
-        people = (Customer.select(Customer.id, Customer.name, Customer.email, Customer.job_title)
-                  .where((Customer.company == customer) & Customer.merged_into.is_null())
-                  .order_by(Customer.name))
+        people = visible(Customer.select(Customer.id, Customer.name, Customer.email,
+                                         Customer.job_title)
+                         .where((Customer.company == customer) & Customer.merged_into.is_null())
+                         .order_by(Customer.name), Customer)
         profile["people"] = [{"id": p.id, "name": p.name, "email": p.email,
                               "job_title": p.job_title} for p in people]
     elif customer.company_id:
+        # A company the caller may not see is null, as a missing one is: its name is not theirs
+        # to read. Its id stays in customer.company_id, as GET /customers/{id} shows it.
         company = Customer.get_or_none(Customer.id == customer.company_id)
-        profile["company"] = {"id": company.id, "name": company.name} if company else None
+        visible_company = company is not None and can_see(company)
+        profile["company"] = {"id": company.id, "name": company.name} if visible_company else None
     return profile
 
 
