@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from peewee import fn
 
+from crmkit.auth import scoping
 from crmkit.db import utcnow
 
 from crmkit_sales import sql
@@ -15,11 +16,14 @@ from crmkit_sales.models import Attachment, Deal, Document, Lead, Stage, Task
 
 
 def profile_section(customer) -> dict | None:
-    totals = list(Deal.select(Deal.status, Deal.currency, fn.COUNT(Deal.id),
-                              sql.money_sum(Deal.amount))
+    # Deals and tasks the caller may see, as the plugin's own endpoints show them: an agent
+    # seeing a customer does not see every colleague's deal with it.
+    totals = list(scoping.visible(Deal.select(Deal.status, Deal.currency, fn.COUNT(Deal.id),
+                                              sql.money_sum(Deal.amount)), Deal)
                   .where(Deal.customer_id == customer.id)
                   .group_by(Deal.status, Deal.currency).tuples())
-    next_task = (Task.select().where(Task.customer_id == customer.id, Task.status == "open")
+    next_task = (scoping.visible(Task.select(), Task)
+                 .where(Task.customer_id == customer.id, Task.status == "open")
                  .order_by(Task.due_at).first())
     if not totals and next_task is None:
         return None
@@ -28,7 +32,8 @@ def profile_section(customer) -> dict | None:
     for status, currency, count, total in totals:
         summary[status]["deals"] += count
         summary[status]["amount"][currency] = sql.money(total)
-    recent = (Deal.select(Deal, Stage).join(Stage).where(Deal.customer_id == customer.id)
+    recent = (scoping.visible(Deal.select(Deal, Stage).join(Stage), Deal)
+              .where(Deal.customer_id == customer.id)
               .order_by(Deal.updated_at.desc()).limit(5))
     return {
         **summary,

@@ -148,3 +148,26 @@ def test_segment_fields(client, read, make_deal, pipeline, make_customer):
     open_deals = read(counts, "sales.open_deals")
     assert open_deals[won["customer_id"]] == 2 and open_deals[nobody["id"]] is None
     assert read(counts, "sales.won_deals")[won["customer_id"]] == 1
+
+
+def test_the_profile_section_shows_only_deals_and_tasks_the_caller_may_see(
+        client, make_client, make_deal, customer):
+    """An agent seeing a customer sees its own deals and tasks with it, not every colleague's:
+    the plugin's endpoints answer 404 for the others, and so must the profile."""
+    seller = make_client("agent", name="Sol")
+    client.patch(f"/api/v1/customers/{customer['id']}", json={"owner_id": seller.user.id})
+    make_deal(title="The admin's deal", amount="5000.00")
+    client.post(f"{API}/tasks", json={"title": "The admin's call", "customer_id": customer["id"],
+                                      "due_at": "2030-01-01T09:00:00Z"})
+    mine = seller.post(f"{API}/deals", json={"customer_id": customer["id"], "title": "Mine",
+                                             "amount": "10.00"})
+    assert mine.status_code == 201, mine.json
+    seller.post(f"{API}/tasks", json={"title": "My call", "customer_id": customer["id"],
+                                      "due_at": "2031-01-01T09:00:00Z"})
+    section = seller.get(f"/api/v1/customers/{customer['id']}/profile").json["sections"]["sales"]
+    assert section["open"] == {"deals": 1, "amount": {"EUR": "10.00"}}
+    assert [d["title"] for d in section["recent_deals"]] == ["Mine"]
+    assert section["next_task"]["title"] == "My call"
+    everything = client.get(f"/api/v1/customers/{customer['id']}/profile").json
+    assert everything["sections"]["sales"]["open"]["deals"] == 2
+    assert everything["sections"]["sales"]["next_task"]["title"] == "The admin's call"
