@@ -5,6 +5,7 @@ A text cell starting like a formula (= + - @, a tab, a carriage return) is writt
 undoes both, so an export imports back to exactly the values it was made from, on the same
 installation (nothing changes) and on an empty one.
 """
+import io
 import itertools
 import json
 import re
@@ -281,3 +282,19 @@ def test_tabs_and_carriage_returns_are_escaped_and_a_lone_carriage_return_is_quo
     # and carriage return of the names are lost there, as a leading space would be.)
     assert "of 1 rows" in output
     assert client.get(f"/api/v1/customers/{ada['id']}").json["notes"] == "one\rtwo"
+
+
+def test_the_import_error_report_escapes_what_came_from_the_file(app, tmp_path):
+    """The report names the file's own columns: one a spreadsheet would run is escaped."""
+    from crmkit.db import connection, write_transaction
+    from crmkit.imports.models import ImportProblem
+    from crmkit.imports.runner import create_job, write_report
+    path = tmp_path / "people.csv"
+    path.write_text("=HYPERLINK(1),email\nAda,ada@example.com\n", encoding="utf-8")
+    with app.app_context(), connection():
+        with write_transaction():
+            job = create_job("customers", str(path), mapping={"=HYPERLINK(1)": "first_name"})
+            ImportProblem.create(job=job.id, row=2, column="=HYPERLINK(1)", message="@x")
+        out = io.StringIO()
+        write_report(job.id, out)
+    assert out.getvalue().splitlines() == ["row,column,message", "2,'=HYPERLINK(1),'@x"]

@@ -31,7 +31,8 @@ from crmkit.imports import customers, interactions, jsonlines, staging
 from crmkit.imports.base import FAILED as ROW_FAILED
 from crmkit.imports.base import Outcome, Prepared, failed
 from crmkit.imports.bulk import import_cache, insert_rows, relax_commit
-from crmkit.imports.csvfile import FieldSet, FileProblem, check_encoding, layout_of, read_rows
+from crmkit.imports.csvfile import (FieldSet, FileProblem, check_encoding, escape_formula,
+                                    layout_of, read_rows)
 from crmkit.imports.models import (DONE, FAILED, FORMATS, KINDS, ON_DUPLICATE, RUNNING,
                                    ImportJob, ImportProblem)
 from crmkit.imports.pipeline import batches
@@ -353,8 +354,10 @@ def write_report(job_id: int, out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow(REPORT_HEADER)
     count = 0
-    for record in problem_rows(job_id):
-        writer.writerow(record)
+    for row, column, message in problem_rows(job_id):
+        # The column is the file's own header, the message may quote a cell: either could run
+        # as a formula in the spreadsheet the report is opened in.
+        writer.writerow((row, escape_formula(column), escape_formula(message)))
         count += 1
     return count
 

@@ -19,6 +19,7 @@ from peewee import fn
 from crmkit.auth import scoping
 from crmkit.db import utcnow
 from crmkit.errors import ValidationError
+from crmkit.imports.csvfile import escape_formula
 
 from crmkit_sales import people, sql
 from crmkit_sales.models import LOST, OPEN, WON, Deal, Lead, Pipeline, Stage, StageHistory, Task
@@ -271,7 +272,10 @@ def to_csv(report: dict) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(report["columns"])
     for row in report["rows"]:
-        writer.writerow([cell(row.get(c)) for c in report["columns"]])
+        # Text (a deal title, a stage or owner name) that a spreadsheet would run as a formula
+        # is written with a leading '; figures are written as they are.
+        writer.writerow([escape_formula(value) if isinstance(value, str) else cell(value)
+                         for value in (row.get(c) for c in report["columns"])])
     return out.getvalue()
 
 

@@ -1,5 +1,6 @@
 """Reports, forecast and targets: figures computed in SQL, as JSON, CSV and CLI tables."""
 import datetime as dt
+import decimal
 
 import pytest
 
@@ -176,3 +177,16 @@ def test_csv_and_cli_tables(client, runner, story, pipeline):
     forecast = runner.invoke(["sales", "report", "forecast", "--grain", "quarter"])
     assert forecast.exit_code == 0 and "2030-Q1" in forecast.output
     assert client.get(f"{API}/reports/nonsense").status_code == 422
+
+
+def test_csv_reports_escape_text_a_spreadsheet_would_run(client):
+    """A lost reason (or a title, a name) typed as a formula is shown by a spreadsheet, never
+    run; figures, negative ones too, stay numbers."""
+    from crmkit_sales.reports import to_csv
+    text = to_csv({"columns": ["reason", "currency", "deals", "amount"],
+                   "rows": [{"reason": "=HYPERLINK(\"http://x\",\"y\")", "currency": "EUR",
+                             "deals": 1, "amount": decimal.Decimal("-5.00")},
+                            {"reason": "@SUM(A1)", "currency": "EUR", "deals": 2,
+                             "amount": decimal.Decimal("7.00")}]})
+    assert text.splitlines()[1:] == ['"\'=HYPERLINK(""http://x"",""y"")",EUR,1,-5.00',
+                                     "'@SUM(A1),EUR,2,7.00"]
