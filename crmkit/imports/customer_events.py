@@ -92,33 +92,22 @@ def _insert_sql(sqlite: bool) -> str:
     return _SQL[sqlite]
 
 
-def _json(value) -> str:
-    """A summary value as canonical JSON (``crmkit.events.outbox.dumps``) writes it: the values
-    of SUMMARY_FIELDS are text, whole numbers or null."""
-    if value is None:
-        return "null"
-    if type(value) is str:
-        return encode_basestring(value)
-    return str(int(value))
-
-
 def _copy_events(ids: list[int], summaries: Sequence[Sequence[object]], source: str,
                  prefix: str, start: int, occurred_at) -> None:
     names = sorted(SUMMARY_FIELDS)
     at = names.index("id")
-    # The payload's text around the id, key by key in sorted order as dumps writes them.
-    before = [f'"{name}":' for name in names[:at]]
-    after = [f'"{name}":' for name in names[at + 1:]]
-    tail = f'}},"source":{encode_basestring(source)}}}'
+    # The payload as dumps writes it (keys sorted, no spaces), with a slot for each value.
+    template = ('{"customer":{' + ",".join(f'"{name}":%s' for name in names)
+                + '},"source":' + encode_basestring(source).replace("%", "%%") + "}")
     lead = f"\t{EVENT_TYPE}\t1\t{occurred_at.isoformat(' ')}\t{ENTITY}\t"
     lines = []
     for customer_id, values in zip(ids, summaries):
-        head = ",".join(k + _json(v) for k, v in zip(before, values[:at]))
-        rest = ",".join(k + _json(v) for k, v in zip(after, values[at:]))
-        payload = (f'{{"customer":{{{head}{"," if head else ""}"id":{customer_id}'
-                   f'{"," if rest else ""}{rest}{tail}')
+        # The values of SUMMARY_FIELDS are text, whole numbers or null.
+        slots = [encode_basestring(v) if type(v) is str else "null" if v is None else str(int(v))
+                 for v in values]
+        slots.insert(at, str(customer_id))
         lines.append(f"{prefix}{start + customer_id:015x}{lead}{customer_id}\t"
-                     f"{copy_text(payload)}\n")
+                     f"{copy_text(template % tuple(slots))}\n")
     take_turn()  # event ids are handed out in commit order (crmkit.events.feed)
     with database.connection().cursor() as cursor:
         with cursor.copy(f'COPY "{Event._meta.table_name}" ({_COLUMNS}) FROM STDIN') as copy:
@@ -130,8 +119,8 @@ def emit_created(ids: list[int], source: str = "import",
     """Record ``customer.created`` for each of ``ids`` (customers just inserted in the caller's
     transaction), in id order, as ``emit`` would one by one.
 
-    ``summaries``, if given, holds each customer's values of :data:`SUMMARY_ORDER`, as stored: on PostgreSQL the payloads are then made from them, else
-    read back from the rows. On SQLite ``ids`` must be consecutive
+    ``summaries``, if given, holds each customer's values of :data:`SUMMARY_ORDER`, as stored:
+    on PostgreSQL the payloads are then made from them, else read back from the rows. On SQLite ``ids`` must be consecutive
     (``crmkit.imports.bulk.allocate_ids`` hands them out so): the rows are found by range,
     which costs no parameter per id.
     """
