@@ -14,14 +14,30 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import peewee
+from peewee import SQL, fn
 
+from crmkit import db
 from crmkit.db import BaseModel, ExactDecimalField, UTCDateTimeField, utcnow
 from crmkit.errors import NotFound, ValidationError
 from crmkit.prepared import Prepared
 
 TYPES = ("text", "number", "decimal", "date", "boolean", "choice", "multi_choice")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+CHOICE_TYPES = ("choice", "multi_choice")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # always fullmatch: "$" would let "abc\n" through
 KERNEL_ENTITIES = ("customer",)
+TEXT_LIMIT = 1000  # characters of a text value
+# Text values are indexed by their first characters only: PostgreSQL refuses a b-tree entry
+# above 2704 bytes, which 1000 characters of 3- or 4-byte UTF-8 exceed. 200 characters are at
+# most 800 bytes, and a lookup reads the few values sharing a prefix and compares them in full.
+TEXT_INDEX_PREFIX = 200
+TEXT_INDEX = "custom_value_field_id_text_prefix"
+# SQLite stores a DECIMAL column with NUMERIC affinity: a value becomes a 64-bit float (or an
+# integer through one), which keeps 15 significant digits. PostgreSQL's NUMERIC keeps them all.
+SQLITE_DECIMAL_DIGITS = 15
+_BIGINT = 2**63
+_WHOLE = re.compile(r"[+-]?[0-9]+")  # ASCII only: int() would also take "1_000" and "١٢٣"
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat also takes 20270131, 2027-W05
 
 
 class CustomField(BaseModel):
@@ -50,7 +66,7 @@ class CustomField(BaseModel):
 class CustomValue(BaseModel):
     field = peewee.ForeignKeyField(CustomField, on_delete="CASCADE")
     record_id = peewee.IntegerField()
-    text_value = peewee.CharField(max_length=1000, null=True)  # text, choice, one multi option
+    text_value = peewee.CharField(max_length=TEXT_LIMIT, null=True)  # text, choice, a multi option
     int_value = peewee.BigIntegerField(null=True)
     decimal_value = ExactDecimalField(max_digits=24, decimal_places=6, null=True)
     date_value = peewee.DateField(null=True)
@@ -60,11 +76,19 @@ class CustomValue(BaseModel):
         table_name = "custom_value"
         indexes = (
             (("field", "record_id"), False),
-            (("field", "text_value"), False),
             (("field", "int_value"), False),
             (("field", "decimal_value"), False),
             (("field", "date_value"), False),
         )
+
+
+def _text_key(column) -> peewee.Expression:
+    """The indexed prefix of a text value; literals inlined so the planner matches the index."""
+    return fn.SUBSTR(column, SQL("1"), SQL(str(TEXT_INDEX_PREFIX)))
+
+
+CustomValue.add_index(CustomValue.index(CustomValue.field, _text_key(CustomValue.text_value),
+                                        name=TEXT_INDEX))
 
 
 _COLUMN = {"text": "text_value", "choice": "text_value", "multi_choice": "text_value",
@@ -97,23 +121,34 @@ def define_field(entity: str, name: str, type: str, label: str | None = None,
     errors = {}
     if entity not in entities():
         errors["entity"] = f"Unknown entity; one of: {', '.join(entities())}."
-    if not _NAME.match(name or ""):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         errors["name"] = "Use lower case letters, digits and underscores, starting with a letter."
     if type not in TYPES:
         errors["type"] = f"Must be one of: {', '.join(TYPES)}."
     choice_list = [str(c) for c in (choices or [])]
-    if type in ("choice", "multi_choice") and not choice_list:
+    if type in CHOICE_TYPES and not choice_list:
         errors["choices"] = "A choice field needs at least one choice."
-    if len(set(choice_list)) != len(choice_list):
+    elif type in TYPES and type not in CHOICE_TYPES and choice_list:
+        errors["choices"] = "Only choice and multi_choice fields take choices."
+    elif len(set(choice_list)) != len(choice_list):
         errors["choices"] = "Choices must be unique."
+    taken = {"name": f"A field named {name!r} already exists on {entity}."}
     if not errors and CustomField.select().where(
             (CustomField.entity == entity) & (CustomField.name == name)).exists():
-        errors["name"] = f"A field named {name!r} already exists on {entity}."
+        errors.update(taken)
     if errors:
         raise ValidationError(errors)
-    field = CustomField.create(entity=entity, name=name, label=label or name.replace("_", " "),
-                               type=type, choices=json.dumps(choice_list) if choice_list else None,
-                               required=required)
+    try:
+        # A savepoint: when another transaction defines the same name between the check above
+        # and this insert, the unique index refuses it, and PostgreSQL would otherwise abort
+        # the whole transaction. The loser gets the answer a later duplicate gets.
+        with db.database.atomic():
+            field = CustomField.create(entity=entity, name=name,
+                                       label=label or name.replace("_", " "), type=type,
+                                       choices=json.dumps(choice_list) if choice_list else None,
+                                       required=required)
+    except peewee.IntegrityError:
+        raise ValidationError(taken) from None
     from crmkit import audit
     audit.record("custom_field.create", "custom_field", field.id,
                  changes={k: [None, v] for k, v in field.as_dict().items()
@@ -122,7 +157,9 @@ def define_field(entity: str, name: str, type: str, label: str | None = None,
 
 
 def get_field(field_id: int) -> CustomField:
-    field = CustomField.get_or_none(CustomField.id == field_id)
+    # An id no BIGINT holds names no field; the drivers would overflow on it instead.
+    found = 0 < field_id < _BIGINT
+    field = CustomField.get_or_none(CustomField.id == field_id) if found else None
     if field is None:
         raise NotFound(f"Custom field {field_id} does not exist.")
     return field
@@ -154,31 +191,74 @@ def _fits_decimal_column(value: decimal.Decimal):
         return None, f"Too large: at most {whole} digits before the decimal point."
     if value != value.quantize(decimal.Decimal(1).scaleb(-column.decimal_places)):
         return None, f"Too precise: at most {column.decimal_places} decimal places."
+    # Trailing zeros are not significant: 1000.50 has five digits, 1E+17 one.
+    if db.is_sqlite() and len(value.normalize().as_tuple().digits) > SQLITE_DECIMAL_DIGITS:
+        return None, (f"Too many digits: this database (SQLite) keeps "
+                      f"{SQLITE_DECIMAL_DIGITS} significant digits of a decimal.")
+    return value, None
+
+
+def _whole_number(raw):
+    """An integral JSON number or a string of ASCII digits (with an optional sign) as an int,
+    or a message; anything else raises ValueError."""
+    if isinstance(raw, bool):
+        raise ValueError
+    if isinstance(raw, float):
+        if not raw.is_integer():  # JSON 5.0 and 1e2 are whole; 2.5 is not
+            raise ValueError
+        if abs(raw) > 2**53:  # beyond it a JSON number no longer says which integer it was
+            return None, "Too large to be exact as a JSON number; send it as a string."
+        value = int(raw)
+    elif isinstance(raw, decimal.Decimal):
+        if not raw.is_finite() or raw != raw.to_integral_value():
+            raise ValueError
+        value = int(raw)
+    elif isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and _WHOLE.fullmatch(raw.strip()):
+        value = int(raw.strip())
+    else:
+        raise ValueError
+    if not -_BIGINT <= value < _BIGINT:
+        return None, f"Out of range: from {-_BIGINT} to {_BIGINT - 1}."
     return value, None
 
 
 def _coerce(field: CustomField, raw):
     """The value as stored, or a message saying why it cannot be."""
-    if raw is None or raw == "" or raw == []:
-        return None, None
     kind = field.type
+    if raw is None or raw == "" or (raw == [] and kind == "multi_choice"):
+        return None, None
     try:
         if kind == "text":
-            text = str(raw)
-            return (text, None) if len(text) <= 1000 else (None, "Longer than 1000 characters.")
+            # Strings only, as the API documents: str() would store {"a": 1} as "{'a': 1}".
+            if not isinstance(raw, str):
+                return None, "Not a valid string."
+            if len(raw) > TEXT_LIMIT:
+                return None, f"Longer than {TEXT_LIMIT} characters."
+            return raw, None
         if kind == "number":
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise ValueError
-            return int(str(raw).strip()), None
+            return _whole_number(raw)
         if kind == "decimal":
-            if isinstance(raw, (bool, float)):
-                raw = str(raw) if not isinstance(raw, bool) else "x"
-            value = decimal.Decimal(str(raw).strip())
+            if isinstance(raw, bool):
+                raise ValueError
+            if isinstance(raw, decimal.Decimal):
+                value = raw
+            elif isinstance(raw, (int, float)):
+                value = decimal.Decimal(str(raw))  # str: 0.1 as written, not the binary float
+            elif isinstance(raw, str) and _DECIMAL.fullmatch(raw.strip()):
+                value = decimal.Decimal(raw.strip())
+            else:
+                raise ValueError
             if not value.is_finite():
                 raise ValueError
             return _fits_decimal_column(value)
         if kind == "date":
-            return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))), None
+            if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+                return raw, None
+            if not isinstance(raw, str) or not _DATE.fullmatch(raw.strip()):
+                raise ValueError
+            return dt.date.fromisoformat(raw.strip()), None
         if kind == "boolean":
             if isinstance(raw, bool):
                 return raw, None
@@ -325,10 +405,15 @@ def filter_condition(entity: str, id_column, name: str, op: str, raw) -> peewee.
     if field is None:
         raise ValidationError({f"custom.{name}": f"Unknown custom field for {entity}."},
                               location="query")
+    parameter = f"custom.{name}" if op == "eq" else f"custom.{name}__{op}"
     if op not in OPERATORS or (op in ("gte", "lte") and field.type not in
                                ("number", "decimal", "date")):
-        raise ValidationError({f"custom.{name}": f"Operator {op!r} does not apply to a "
-                                                 f"{field.type} field."}, location="query")
+        raise ValidationError({parameter: f"Operator {op!r} does not apply to a "
+                                          f"{field.type} field."}, location="query")
+    if op == "contains" and field.type != "text":
+        # LIKE on a number, date or boolean column is an error on PostgreSQL.
+        raise ValidationError({parameter: f"Operator 'contains' applies to text fields only; "
+                                          f"{name} is a {field.type} field."}, location="query")
     probe = CustomField(type="text" if field.type == "multi_choice" else field.type,
                         choices=field.choices)
     value, problem = _coerce(probe, raw)
@@ -341,6 +426,9 @@ def filter_condition(entity: str, id_column, name: str, op: str, raw) -> peewee.
         test = column >= value
     elif op == "lte":
         test = column <= value
+    elif column is CustomValue.text_value and value is not None:
+        # Through the prefix index (see TEXT_INDEX), then the whole value.
+        test = (_text_key(column) == value[:TEXT_INDEX_PREFIX]) & (column == value)
     else:
         test = column == value
     matching = (CustomValue.select(CustomValue.record_id)

@@ -56,7 +56,9 @@ def define(name, type_, entity, label, choices, required):
 
 
 def _find(ref: str, entity: str) -> CustomField:
-    if ref.isdigit():
+    # ASCII digits only: isdigit() is also true of "١٢٣", which int() reads as 123. Names start
+    # with a letter, so a reference of digits is always an id (get_field bounds its size).
+    if ref.isascii() and ref.isdigit():
         return custom_fields.get_field(int(ref))
     field = CustomField.get_or_none((CustomField.entity == entity) & (CustomField.name == ref))
     if field is None:
