@@ -2,6 +2,8 @@
 amount column, an unknown direction filter. Each answers 4xx, never a 500 or a wrong record."""
 import pytest
 
+from crmkit.db import is_sqlite
+
 
 def new_customer(client):
     response = client.post("/api/v1/customers", json={"first_name": "Ada"})
@@ -58,8 +60,12 @@ def test_amount_bound_applies_after_rounding_to_the_column(client):
     assert "amount" in response.json["errors"]["json"]
     response = client.post(url, json={"type": "purchase", "amount": "99999999999999.99994",
                                       "currency": "EUR"})
-    assert response.status_code == 201, response.json
-    assert response.json["amount"] == "99999999999999.9999"
+    if is_sqlite():  # 18 digits: more than SQLite keeps, so refused rather than rounded
+        assert response.status_code == 422, response.json
+        assert "15 significant digits" in response.json["errors"]["json"]["amount"][0]
+    else:
+        assert response.status_code == 201, response.json
+        assert response.json["amount"] == "99999999999999.9999"
 
 
 @pytest.mark.parametrize("direction", ["sideways", "inbound,sideways"])

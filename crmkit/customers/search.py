@@ -5,12 +5,12 @@ import datetime as dt
 from collections.abc import Mapping
 
 import peewee
-from peewee import fn
 
 from crmkit import custom_fields
 from crmkit.auth.scoping import visible
 from crmkit.customers.models import (KINDS, STATUSES, Customer, CustomerEmail, CustomerPhone,
                                      CustomerTag, Tag)
+from crmkit.custom_fields import CustomValue
 from crmkit.errors import ValidationError
 from crmkit.pagination import Page, clamp_limit, keyset_page, parse_sort
 
@@ -24,10 +24,6 @@ EQUALS = {"kind": Customer.kind, "owner_id": Customer.owner_id, "company_id": Cu
           "country": Customer.country}
 RANGES = {"created_after": (Customer.created_at, ">="), "created_before": (Customer.created_at, "<"),
           "updated_after": (Customer.updated_at, ">="), "updated_before": (Customer.updated_at, "<")}
-
-_NULL_SORT = {"text": "", "choice": "", "number": -(2 ** 62), "decimal": -(10 ** 17),
-              "date": dt.date(1, 1, 1), "boolean": False}
-
 
 def _parse_time(name: str, raw) -> dt.datetime:
     if isinstance(raw, dt.datetime):
@@ -89,25 +85,34 @@ def customer_filters(params: Mapping[str, object]) -> list[peewee.Expression]:
 
 
 def list_customers(params: Mapping[str, object], max_page_size: int) -> Page:
+    """A page of customers. Sorted by a custom field, customers without a value come first
+    (last with ``-custom.<name>``), whatever the values of the others."""
     limit = clamp_limit(params.get("limit"), max_page_size)
     sort = params.get("sort")
     if sort and str(sort).lstrip("-").startswith("custom."):
-        name = str(sort).lstrip("-")[len("custom."):]
-        expr, kind = custom_fields.sort_expression("customer", Customer.id, name)
-        sort_expr = fn.COALESCE(expr, _NULL_SORT[kind])
+        name = str(sort).lstrip("-")
         descending = str(sort).startswith("-")
+        sort_expr, kind = custom_fields.sort_expression("customer", Customer.id,
+                                                        name[len("custom."):])
+        # The column the values come from: it types the cursor and reads the raw sort value
+        # (SQLite hands back a decimal as a float, a date as text).
+        value_field = getattr(CustomValue, custom_fields.value_column(kind))
         query = Customer.select(Customer, sort_expr.alias("sort_value"))
+        nullable = True  # a customer may have no value
+
+        def value_of(row):
+            return value_field.python_value(row.sort_value)
     else:
         name, descending = parse_sort(sort, SORTS, "name")
-        sort_expr = SORTS[name]
+        sort_expr = value_field = SORTS[name]
         query = Customer.select()
+        nullable = False
+
+        def value_of(row):
+            return getattr(row, name)
     for condition in customer_filters(params):
         query = query.where(condition)
     query = visible(query, Customer)  # only the customers the caller's role scope covers
-
-    def value_of(row):
-        return getattr(row, "sort_value", None) if sort_expr is not SORTS.get(name) \
-            else getattr(row, name)
-
     return keyset_page(query, sort_expr, Customer.id, descending, params.get("cursor"), limit,
-                       value_of)
+                       value_of, sort_key=("-" if descending else "") + name,
+                       value_field=value_field, nullable=nullable)
