@@ -210,3 +210,22 @@ def test_candidates_only_among_records_the_caller_may_see(client, make_client, m
     assert [c["customer_ids"] for c in duplicates(agent_client)["items"]] == [[mine, also_mine]]
     read_only = make_client("read-only")
     assert len(duplicates(read_only)["items"][0]["customer_ids"]) == 3
+
+
+def test_asking_about_a_customer_one_cannot_see_tells_nothing(client, make_client, make_user):
+    """An agent asking for the duplicates of a customer it cannot see gets what an unknown id
+    gets, not the group of its own customers sharing that customer's phone or email."""
+    agent = make_user("agent")
+    for number, name in enumerate(("Mine", "Also mine")):  # one mailbox, sub-addressed
+        create(client, first_name=name, phone="+44 20 7946 0958",
+               email=f"shared+{number}@example.com", owner_id=agent.id)
+    hidden = create(client, first_name="Hidden", phone="+44 20 7946 0958",
+                    email="shared+hidden@example.com")
+    as_agent = make_client(user=agent)
+    assert as_agent.get(f"/api/v1/customers/{hidden}").status_code == 404
+    for rule in ("phone", "email"):
+        about_hidden = as_agent.get(f"/api/v1/customers/duplicates?rule={rule}"
+                                    f"&customer_id={hidden}")
+        assert about_hidden.status_code == 200 and about_hidden.json["items"] == []
+    mine = as_agent.get("/api/v1/customers/duplicates?rule=phone").json["items"]
+    assert len(mine) == 1 and hidden not in mine[0]["customer_ids"]

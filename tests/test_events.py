@@ -287,7 +287,7 @@ def test_migration_0007_drops_the_outbox_indexes_and_keeps_its_events(make_app):
         with write_transaction():
             emit("customer.created", {"n": 1}, subject="customer", subject_id=1)
     [result] = upgrade(pm, only="crmkit")
-    assert result.applied == ["0007_event_indexes"]
+    assert result.applied[0] == "0007_event_indexes"  # and any later ones
     with app.app_context(), connection():
         assert {i.name for i in database.get_indexes("event")} <= {"event_pkey"}
         assert [e.payload for e in Event.select()] == ['{"n":1}']

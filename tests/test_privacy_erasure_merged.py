@@ -83,3 +83,18 @@ def test_a_real_name_starting_like_a_pseudonym_can_be_erased(client, db):
     held = held_about([company, person])
     assert "erased-things" not in held and "erased-joe" not in held
     assert "joe@example.com" not in held and "79460333" not in held
+
+
+def test_an_erased_customer_cannot_be_merged_either_way(client, db):
+    """Merged into, an erased customer would hold a person's data again, and a second erasure
+    is refused; merged away, it would hand its blanks to the survivor."""
+    gone = create(client, first_name="Gone")
+    assert client.post(f"/api/v1/customers/{gone}/erase").status_code == 200
+    bob = create(client, first_name="Bob", email="bob@example.com", phone="+44 20 7946 0958")
+    for survivor, duplicate in ((gone, bob), (bob, gone)):
+        response = client.post(f"/api/v1/customers/{survivor}/merge",
+                               json={"duplicate_id": duplicate})
+        assert response.status_code == 409, response.json
+        assert f"Customer {gone} was erased" in response.json["message"]
+    assert CustomerEmail.get(CustomerEmail.customer == bob).email == "bob@example.com"
+    assert Customer.get_by_id(bob).merged_into_id is None

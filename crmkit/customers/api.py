@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+import peewee
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -10,12 +11,14 @@ from crmkit import custom_fields
 from crmkit.auth.declare import protect, requires
 from crmkit.customers import schemas as s
 from crmkit.customers.profile import build_profile, customer_record, customer_records
+from crmkit.customers.models import COMPANY
 from crmkit.customers.search import list_customers
-from crmkit.customers.service import (create_customer, delete_customer, get_customer,
-                                      update_customer)
+from crmkit.customers.service import (TryAgain, create_customer, delete_customer, gave_up_waiting,
+                                      get_customer, update_customer)
 from crmkit.customers.tags import create_tag, delete_tag, list_tags
 from crmkit.customers.timeline import (interaction_dict, interaction_types, list_interactions,
                                        record_interaction)
+from crmkit.errors import NotFound, handle_crmkit_error, handle_database_unavailable
 
 blp = protect(Blueprint("customers", __name__,
                         description="Customers, companies and their timelines"),
@@ -23,6 +26,15 @@ blp = protect(Blueprint("customers", __name__,
 meta = protect(Blueprint("customer_settings", __name__,
                          description="Tags, custom fields and interaction types"),
                read="customers:read", write="settings:manage")
+
+
+@blp.errorhandler(peewee.OperationalError)
+def _gave_up_waiting(exc):
+    """A deadlock PostgreSQL broke anywhere in these requests (the service turns those it can
+    foresee into TryAgain itself) is the same retryable 409, not "database unavailable"."""
+    if gave_up_waiting(exc):
+        return handle_crmkit_error(TryAgain())
+    return handle_database_unavailable(exc)
 
 
 def _max_page() -> int:
@@ -99,8 +111,9 @@ class CompanyPeople(MethodView):
     @blp.arguments(s.PageArgs, location="query")
     @blp.response(200, s.CustomerPage)
     def get(self, args, company_id):
-        """The people who belong to a company."""
-        get_customer(company_id)
+        """The people who belong to a company; 404 for a person's id."""
+        if get_customer(company_id).kind != COMPANY:
+            raise NotFound(f"Customer {company_id} is a person, not a company.")
         params = {**args, "company_id": company_id}
         return _page(list_customers(params, _max_page()), customer_records)
 
@@ -114,10 +127,12 @@ class Tags(MethodView):
 
     @meta.arguments(s.TagIn)
     @meta.response(201, s.TagOut)
+    @meta.alt_response(200, schema=s.TagOut, description="The tag exists already (any case)")
     def post(self, data):
-        """Create a tag (returns the existing one when the name is taken in any case)."""
-        tag = create_tag(data["name"])
-        return {"id": tag.id, "name": tag.name, "customers": 0}
+        """Create a tag: 201, or 200 with the existing one when the name is taken in any case.
+        A tag holds no comma (the list filter separates tags with commas)."""
+        tag, created = create_tag(data["name"])
+        return tag, 201 if created else 200
 
 
 @meta.route("/tags/<int:tag_id>")

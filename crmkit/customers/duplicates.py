@@ -142,9 +142,12 @@ def _phone_candidates(after, limit: int, scope, customer_id: int | None) -> list
     if after is not None:
         shared = shared.where(CustomerPhone.number > after)
     if customer_id is not None:
+        # The customer's own numbers only if the caller may see it: else its number would
+        # show through the group of the others holding it.
         shared = shared.where(CustomerPhone.number.in_(
             CustomerPhone.select(CustomerPhone.number)
-            .where(CustomerPhone.customer == customer_id)))
+            .join(Customer, on=(CustomerPhone.customer == Customer.id))
+            .where(CustomerPhone.customer == customer_id, *_active(scope))))
     keys = [k for (k,) in shared.tuples()]
     if not keys:
         return []

@@ -14,7 +14,8 @@ from flask import current_app, has_app_context
 
 from crmkit import audit, custom_fields
 from crmkit.customers.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Interaction
-from crmkit.customers.service import ENTITY, contact_lists, customer_summary
+from crmkit.customers.service import (ENTITY, contact_lists, customer_summary, hold_customers,
+                                      locked_rows)
 from crmkit.customers.tags import tags_of
 from crmkit.db import is_sqlite, utcnow
 from crmkit.errors import Conflict, NotFound, ValidationError
@@ -45,12 +46,24 @@ class MergeResult:
 
 def _lock(survivor_id: int, duplicate_id: int) -> dict[int, Customer]:
     """Both rows, locked in id order on PostgreSQL so two merges touching the same customers
-    queue instead of deadlocking (SQLite's write transaction already holds the database lock)."""
-    query = (Customer.select().where(Customer.id.in_([survivor_id, duplicate_id]))
-             .order_by(Customer.id))
-    if not is_sqlite():
-        query = query.for_update()
-    return {c.id: c for c in query}
+    queue instead of deadlocking (SQLite's write transaction already holds the database lock).
+
+    The companies of two people come first: a company before its people is the order every
+    path locks them in (see crmkit.customers.service.LINKING). Without it a merge handing the
+    duplicate's company to the survivor waits for that company while holding both people, and
+    deleting the company holds it while waiting to take one of them off it: a deadlock."""
+    ids = [survivor_id, duplicate_id]
+    query = Customer.select().where(Customer.id.in_(ids)).order_by(Customer.id)
+    if is_sqlite():
+        return {c.id: c for c in query}
+    companies = {c for (c,) in Customer.select(Customer.company).where(
+        Customer.id.in_(ids) & Customer.company.is_null(False)).tuples()}
+    hold_customers(*companies)
+    rows = {c.id: c for c in locked_rows(query, "FOR UPDATE")}
+    # Moved to another company between the two reads: hold that one too, out of order; should
+    # that ever close a circle, PostgreSQL breaks it and the merge answers TryAgain.
+    hold_customers(*({c.company_id for c in rows.values()} - companies - {None}))
+    return rows
 
 
 def _check(survivor_id: int, duplicate_id: int) -> tuple[Customer, Customer]:
@@ -71,6 +84,13 @@ def _check(survivor_id: int, duplicate_id: int) -> tuple[Customer, Customer]:
     if merged.merged_into_id is not None:
         raise Conflict(f"Customer {duplicate_id} was already merged into customer "
                        f"{merged.merged_into_id}.", extra={"merged_into": merged.merged_into_id})
+    # An erased customer is a tombstone: merged into, it would hold personal data again that
+    # a second erasure is refused for; merged away, it would hand its blanks to the survivor.
+    from crmkit.privacy.personal_data import is_erased
+    for customer in (survivor, merged):
+        if is_erased(customer):
+            raise Conflict(f"Customer {customer.id} was erased; an erased customer cannot be "
+                           "merged.")
     if merged.kind != survivor.kind:
         raise ValidationError({"duplicate_id": f"Customer {duplicate_id} is a {merged.kind} and "
                                                f"customer {survivor_id} a {survivor.kind}; only "
@@ -191,6 +211,11 @@ def merge_customers(survivor_id: int, duplicate_id: int) -> MergeResult:
     survivor.save()
     merged.merged_into = survivor.id
     merged.updated_at = now
+    # The merged row only points at the survivor now, which took the company if it had none:
+    # left in place, the link would keep counting the row as one of the company's people (and
+    # stop it becoming a person) though no list shows it and the row cannot be edited.
+    left_company = merged.company_id
+    merged.company = None
     merged.save()
 
     if has_app_context():
@@ -202,7 +227,8 @@ def merge_customers(survivor_id: int, duplicate_id: int) -> MergeResult:
               "merged_custom": custom_before, "not_duplicate_marks_removed": marks_removed}
     audit.record("customer.merge", ENTITY, survivor.id, changes=changes, detail=detail)
     audit.record("customer.merged_into", ENTITY, merged.id,
-                 changes={"merged_into": [None, survivor.id]},
+                 changes={"merged_into": [None, survivor.id],
+                          **({"company_id": [left_company, None]} if left_company else {})},
                  detail={"survivor_id": survivor.id})
     return MergeResult(survivor, merged, moved, changes)
 

@@ -19,6 +19,16 @@ def _text(n: int, **kw):
     return f.String(validate=v.Length(max=n), allow_none=True, **kw)
 
 
+def _tag_name(name: str) -> None:
+    """The rules of crmkit.customers.tags beyond the length: here too, so that an import
+    reports them against the row's tags cell."""
+    if len(name.strip().lower()) > 100:
+        raise ma.ValidationError("Each tag must be 1 to 100 characters.")
+    if "," in name:
+        raise ma.ValidationError("A tag cannot hold a comma: the tag filter separates tags with "
+                                 "commas (?tag=vip,newsletter).")
+
+
 # Line items one purchase or refund may list (the API's and the import's limit).
 MAX_LINE_ITEMS = 500
 
@@ -50,7 +60,8 @@ class CustomerIn(ma.Schema):
     utm_content = _text(200)
     owner_id = f.Integer(allow_none=True, strict=True)
     notes = f.String(validate=v.Length(max=20000), allow_none=True)
-    tags = f.List(f.String(validate=v.Length(min=1, max=100)), validate=v.Length(max=100))
+    tags = f.List(f.String(validate=[v.Length(min=1, max=100), _tag_name]),
+                  validate=v.Length(max=100))
     custom = f.Dict(keys=f.String())
 
 

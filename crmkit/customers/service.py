@@ -17,8 +17,8 @@ from crmkit.customers.models import (COMPANY, PERSON, Customer, CustomerEmail, C
                                      CustomerTag, Tag)
 from crmkit.customers.tags import set_tags, tags_of
 from crmkit.db import is_sqlite, utcnow
-from crmkit.errors import NotFound, ValidationError
-from crmkit.events import emit
+from crmkit.errors import Conflict, NotFound, ValidationError
+from crmkit.events import emit, emit_many
 from crmkit.prepared import Prepared
 
 ENTITY = "customer"
@@ -49,13 +49,14 @@ def _setting(name: str, default=None):
     return default
 
 
-def get_customer(customer_id: int, lock: bool = False) -> Customer:
+def get_customer(customer_id: int, lock: bool | str = False) -> Customer:
     """The customer the caller may see. ``lock`` holds it against a merge until the transaction
     ends (see :func:`hold_customers`) and reads it as it is once a running merge is done, so a
-    customer merged away meanwhile answers as merged."""
+    customer merged away meanwhile answers as merged. A lock strength instead of True
+    (``CHANGING``, ``DELETING``) holds it against more: see the lock order below."""
     if lock and not is_sqlite():
-        customer = (Customer.select().where(Customer.id == customer_id)
-                    .for_update(_HOLD).first())
+        customer = first_locked(Customer.select().where(Customer.id == customer_id),
+                                _HOLD if lock is True else lock)
     else:
         customer = _loaded(_BY_ID.first(customer_id))
     # Another owner's customer answers exactly like a missing one (object-level access).
@@ -69,6 +70,59 @@ def get_customer(customer_id: int, lock: bool = False) -> Customer:
 # Conflicts with a merge's FOR UPDATE (and a DELETE) only: holders never wait for each other or
 # for ordinary updates of the customer.
 _HOLD = "FOR KEY SHARE"
+# Row locks on PostgreSQL (SQLite's write transactions take turns and need none):
+# - LINKING, on the company a person is being attached to: until the link commits, the company
+#   cannot become a person (CHANGING), be deleted (DELETING) or merged away (a merge's FOR
+#   UPDATE), and a link waits for any of those to commit, then reads the company as they left it.
+# - CHANGING, on the customer an update changes: a merge waits for it, or it waits for the merge
+#   and reads the customer as merged (without it, its write would bring the merged row back).
+# - DELETING, on the customer being deleted.
+# Lock order: a company before its people. Creating or updating a person locks the company it
+# joins before the person; deleting a company locks it before re-writing its people; a merge of
+# people holds their companies before locking them (crmkit.customers.merge). A circle can then
+# only come from requests that point two customers at each other at once; PostgreSQL breaks it
+# and the request answers TryAgain (409), never a 500.
+LINKING = "FOR SHARE"
+CHANGING = "FOR NO KEY UPDATE"
+DELETING = "FOR UPDATE"
+
+
+class TryAgain(Conflict):
+    """PostgreSQL gave up a lock wait (a deadlock, or a wait past lock_timeout): the request
+    stored nothing, and sent again it will almost always go through."""
+
+    def __init__(self):
+        super().__init__("Another request was changing the same customers at the same moment; "
+                         "nothing was changed. Send the request again.", extra={"retry": True})
+
+
+# deadlock_detected, lock_not_available, serialization_failure
+_GAVE_UP = frozenset({"40P01", "55P03", "40001"})
+
+
+def gave_up_waiting(exc: BaseException) -> bool:
+    """Whether a database error is PostgreSQL giving up a wait (peewee wraps psycopg's error)."""
+    for cause in (exc, *exc.args[:1], exc.__cause__, exc.__context__):
+        if getattr(cause, "sqlstate", None) in _GAVE_UP:
+            return True
+    return False
+
+
+def locked_rows(query: peewee.ModelSelect, strength: str) -> list:
+    """The rows of ``query`` locked with ``strength`` (PostgreSQL; SQLite runs it as it is)."""
+    if is_sqlite():
+        return list(query)
+    try:
+        return list(query.for_update(strength))
+    except peewee.OperationalError as exc:
+        if gave_up_waiting(exc):
+            raise TryAgain() from None
+        raise
+
+
+def first_locked(query: peewee.ModelSelect, strength: str):
+    rows = locked_rows(query.limit(1), strength)
+    return rows[0] if rows else None
 
 
 def hold_customers(*customer_ids: int) -> None:
@@ -81,8 +135,8 @@ def hold_customers(*customer_ids: int) -> None:
     transaction takes a customer before the rows hanging off it and none deadlocks with a merge.
     """
     if customer_ids and not is_sqlite():
-        list(Customer.select(Customer.id).where(Customer.id.in_(sorted(set(customer_ids))))
-             .order_by(Customer.id).for_update(_HOLD))
+        locked_rows(Customer.select(Customer.id).where(Customer.id.in_(sorted(set(customer_ids))))
+                    .order_by(Customer.id), _HOLD)
 
 
 # Reading one customer runs on every GET of a record: composed once (see crmkit.prepared).
@@ -218,7 +272,11 @@ def _check_company(company_id, customer_id, errors, lookups: Lookups | None = No
     if lookups is not None:
         kind, merged_into = lookups.companies.get(company_id, (None, None))
     else:
-        company = Customer.get_or_none(Customer.id == company_id)
+        # Held until the transaction ends (see LINKING); a customer joining itself is refused
+        # below and must not hold its own row before the update locks it more strongly.
+        query = Customer.select().where(Customer.id == company_id)
+        company = (query.first() if company_id == customer_id
+                   else first_locked(query, LINKING))
         # A company the caller may not see answers as a missing one: no attaching people to it,
         # and no telling which ids exist.
         visible = company is not None and can_see(company)
@@ -312,9 +370,12 @@ def create_customer(data: dict, source: str = "api") -> Customer:
 
 def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     """Apply a partial change; returns the customer and ``{field: [old, new]}`` of what changed."""
-    customer = get_customer(customer_id)
-    data = assign_owner(data, Customer, "customers:reassign", current_owner=customer.owner_id)
     errors: dict = {}
+    # The company to join first, then the customer: the lock order (see LINKING).
+    if "company_id" in data:
+        _check_company(data["company_id"], customer_id, errors)
+    customer = get_customer(customer_id, lock=CHANGING)
+    data = assign_owner(data, Customer, "customers:reassign", current_owner=customer.owner_id)
     changes: dict[str, list] = {}
     for key in EDITABLE:
         # The stored name is the display name, made from the name fields below, never taken
@@ -333,10 +394,9 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
             changes["name"] = [customer.name, name]
     if kind == COMPANY and data.get("company_id", customer.company_id) is not None:
         errors["company_id"] = "A company cannot belong to a company."
-    if kind == PERSON and customer.kind == COMPANY and customer.people.count():
+    # Counted under the CHANGING lock, which no one attaching a person can hold at the same time.
+    if kind == PERSON and customer.kind == COMPANY and live_people(customer).exists():
         errors["kind"] = "This company has people; move them before making it a person."
-    if "company_id" in data:
-        _check_company(data["company_id"], customer.id, errors)
     contacts = None
     if {"email", "other_emails", "phone", "other_phones"} & set(data):
         current = contact_lists(customer)
@@ -391,26 +451,65 @@ def update_customer(customer_id: int, data: dict) -> tuple[Customer, dict]:
     return customer, changes
 
 
+def live_people(company: Customer) -> peewee.ModelSelect:
+    """The people of a company. A person merged away may still name it (merges before merges
+    cleared that); its row only points at its survivor and is not one of them."""
+    return Customer.select().where((Customer.company == company.id)
+                                   & Customer.merged_into.is_null())
+
+
 def delete_customer(customer_id: int) -> None:
     """Delete a customer with no timeline; one with history is kept (set it inactive instead)."""
-    customer = get_customer(customer_id)
+    # DELETING: anyone attaching a person to it meanwhile waits, then finds it gone.
+    customer = get_customer(customer_id, lock=DELETING)
     if customer.interactions.count():
-        from crmkit.errors import Conflict
         raise Conflict(f"Customer {customer_id} has a timeline and cannot be deleted; set its "
                        "status to inactive, or erase its personal data.")
     # Customers merged into this one are kept only to point at it (their ids answer 404 naming
     # it); with it gone they would point nowhere and read as live customers again: they go too.
     merged = list(Customer.select().where(Customer.id.in_(merged_into_ids(customer.id))))
+    released = []
     for record in [*merged, customer]:
-        Customer.update(company=None).where(Customer.company == record).execute()
+        released += _release_people(record)
         CustomerTag.delete().where(CustomerTag.customer == record).execute()
         custom_fields.delete_values(ENTITY, record.id)
         audit.record("delete", ENTITY, record.id,
                      changes=audit.diff(customer_record_for_audit(record), None))
-    emit("customer.deleted", {"customer": customer_summary(customer)}, subject=ENTITY,
-         subject_id=customer.id)
     Customer.delete().where(Customer.id.in_([r.id for r in merged])).execute()
     customer.delete_instance()
+    # Last: see create_customer.
+    emit_many("customer.updated", ((person.id, {"customer": customer_summary(person),
+                                                "changes": changes})
+                                   for person, changes in released), subject=ENTITY)
+    emit("customer.deleted", {"customer": customer_summary(customer)}, subject=ENTITY,
+         subject_id=customer.id)
+
+
+def _release_people(company: Customer) -> list[tuple[Customer, dict]]:
+    """Take the people off a company about to be deleted, as visibly as an edit would: their
+    updated_at moves (whoever syncs changes with updated_after sees them leave, as after a
+    merge re-points them), each gets an audit entry and the customer_updated hook. Returns
+    (person, changes) pairs for the customer.updated events the caller emits last."""
+    # Rows merged away point only at their survivor: cleared quietly, they are no one's news.
+    (Customer.update(company=None)
+     .where((Customer.company == company.id) & Customer.merged_into.is_null(False)).execute())
+    people = list(live_people(company).order_by(Customer.id))
+    if not people:
+        return []
+    now = utcnow()
+    (Customer.update(company=None, updated_at=now)
+     .where(Customer.id.in_([p.id for p in people])).execute())
+    pm = _pm()
+    released = []
+    for person in people:
+        changes = {"company_id": [company.id, None]}
+        person.company, person.updated_at = None, now
+        audit.record("update", ENTITY, person.id, changes=changes,
+                     detail={"reason": "company deleted"})
+        if pm is not None:
+            pm.hook.customer_updated(customer=person, changes=changes)
+        released.append((person, changes))
+    return released
 
 
 def merged_into_ids(customer_id: int) -> list[int]:

@@ -12,14 +12,20 @@ from crmkit.errors import NotFound, ValidationError
 from crmkit.prepared import Prepared
 
 
-def _clean(names: Iterable[str]) -> dict[str, str]:
-    """{key: name as first given}; a tag is 1-100 characters."""
+def _clean(names: Iterable[str], field: str = "tags") -> dict[str, str]:
+    """{key: name as first given}; a tag is 1-100 characters, and so is its key (lower case
+    can be longer: "İ" becomes two characters), and holds no comma, which separates the tags
+    of the list filter (``?tag=vip,newsletter``)."""
     out: dict[str, str] = {}
     for raw in names:
         name = str(raw).strip()
-        if not name or len(name) > 100:
-            raise ValidationError({"tags": "Each tag must be 1 to 100 characters."})
-        out.setdefault(name.lower(), name)
+        key = name.lower()
+        if not name or max(len(name), len(key)) > 100:
+            raise ValidationError({field: "Each tag must be 1 to 100 characters."})
+        if "," in name:
+            raise ValidationError({field: "A tag cannot hold a comma: the tag filter separates "
+                                          "tags with commas (?tag=vip,newsletter)."})
+        out.setdefault(key, name)
     return out
 
 
@@ -72,12 +78,16 @@ def list_tags() -> list[dict]:
             for t in Tag.select().order_by(Tag.name_key)]
 
 
-def create_tag(name: str) -> Tag:
+def create_tag(name: str) -> tuple[dict, bool]:
+    """The tag named ``name`` in any case, made if missing, as :func:`list_tags` lists it; and
+    whether it was made."""
+    _clean([name], field="name")
     existed = Tag.select().where(Tag.name_key == name.strip().lower()).exists()
     tag = ensure_tags([name])[0]
     if not existed:
         audit.record("tag.create", "tag", tag.id, changes={"name": [None, tag.name]})
-    return tag
+    used = CustomerTag.select().where(CustomerTag.tag == tag.id).count()
+    return {"id": tag.id, "name": tag.name, "customers": used}, not existed
 
 
 def delete_tag(tag_id: int) -> None:
