@@ -13,6 +13,7 @@ from marshmallow import validate as v
 
 from crmkit.custom_fields import TYPES
 from crmkit.customers.models import DIRECTIONS, KINDS, STATUSES
+from crmkit.customers.tags import tag_problem
 
 
 def _text(n: int, **kw):
@@ -20,13 +21,11 @@ def _text(n: int, **kw):
 
 
 def _tag_name(name: str) -> None:
-    """The rules of crmkit.customers.tags beyond the length: here too, so that an import
-    reports them against the row's tags cell."""
-    if len(name.strip().lower()) > 100:
-        raise ma.ValidationError("Each tag must be 1 to 100 characters.")
-    if "," in name:
-        raise ma.ValidationError("A tag cannot hold a comma: the tag filter separates tags with "
-                                 "commas (?tag=vip,newsletter).")
+    """The rules of crmkit.customers.tags, here too, so that an import reports them against
+    the row's tags cell."""
+    problem = tag_problem(name.strip())
+    if problem is not None:
+        raise ma.ValidationError(problem)
 
 
 # Line items one purchase or refund may list (the API's and the import's limit).

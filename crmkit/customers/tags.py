@@ -12,20 +12,27 @@ from crmkit.errors import NotFound, ValidationError
 from crmkit.prepared import Prepared
 
 
+def tag_problem(name: str) -> str | None:
+    """What is wrong with a tag name (stripped), or None. A tag is 1-100 characters, and so is
+    its key (lower case can be longer: "İ" becomes two characters), and holds no comma, which
+    separates the tags of the list filter (``?tag=vip,newsletter``)."""
+    if not name or max(len(name), len(name.lower())) > 100:
+        return "Each tag must be 1 to 100 characters."
+    if "," in name:
+        return ("A tag cannot hold a comma: the tag filter separates tags with commas "
+                "(?tag=vip,newsletter).")
+    return None
+
+
 def _clean(names: Iterable[str], field: str = "tags") -> dict[str, str]:
-    """{key: name as first given}; a tag is 1-100 characters, and so is its key (lower case
-    can be longer: "İ" becomes two characters), and holds no comma, which separates the tags
-    of the list filter (``?tag=vip,newsletter``)."""
+    """{key: name as first given}."""
     out: dict[str, str] = {}
     for raw in names:
         name = str(raw).strip()
-        key = name.lower()
-        if not name or max(len(name), len(key)) > 100:
-            raise ValidationError({field: "Each tag must be 1 to 100 characters."})
-        if "," in name:
-            raise ValidationError({field: "A tag cannot hold a comma: the tag filter separates "
-                                          "tags with commas (?tag=vip,newsletter)."})
-        out.setdefault(key, name)
+        problem = tag_problem(name)
+        if problem is not None:
+            raise ValidationError({field: problem})
+        out.setdefault(name.lower(), name)
     return out
 
 
