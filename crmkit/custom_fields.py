@@ -31,9 +31,6 @@ TEXT_LIMIT = 1000  # characters of a text value
 # most 800 bytes, and a lookup reads the few values sharing a prefix and compares them in full.
 TEXT_INDEX_PREFIX = 200
 TEXT_INDEX = "custom_value_field_id_text_prefix"
-# SQLite stores a DECIMAL column with NUMERIC affinity: a value becomes a 64-bit float (or an
-# integer through one), which keeps 15 significant digits. PostgreSQL's NUMERIC keeps them all.
-SQLITE_DECIMAL_DIGITS = 15
 _BIGINT = 2**63
 _WHOLE = re.compile(r"[+-]?[0-9]+")  # ASCII only: int() would also take "1_000" and "١٢٣"
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -191,10 +188,9 @@ def _fits_decimal_column(value: decimal.Decimal):
         return None, f"Too large: at most {whole} digits before the decimal point."
     if value != value.quantize(decimal.Decimal(1).scaleb(-column.decimal_places)):
         return None, f"Too precise: at most {column.decimal_places} decimal places."
-    # Trailing zeros are not significant: 1000.50 has five digits, 1E+17 one.
-    if db.is_sqlite() and len(value.normalize().as_tuple().digits) > SQLITE_DECIMAL_DIGITS:
+    if not db.decimal_kept(value):
         return None, (f"Too many digits: this database (SQLite) keeps "
-                      f"{SQLITE_DECIMAL_DIGITS} significant digits of a decimal.")
+                      f"{db.SQLITE_DECIMAL_DIGITS} significant digits of a decimal.")
     return value, None
 
 

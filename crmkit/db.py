@@ -51,6 +51,22 @@ class ExactDecimalField(peewee.DecimalField):
         return value.quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
 
+# SQLite stores a DECIMAL column with NUMERIC affinity: a value becomes a 64-bit float (or an
+# integer through one), which keeps 15 significant digits. PostgreSQL's NUMERIC keeps them all.
+SQLITE_DECIMAL_DIGITS = 15
+
+
+def significant_digits(value: decimal.Decimal) -> int:
+    """12345678901234.5678 has 18; 1500.0000 has 2 (zeros at the end are not kept apart)."""
+    return len(value.normalize().as_tuple().digits)
+
+
+def decimal_kept(value: decimal.Decimal) -> bool:
+    """Whether the database reads ``value`` back exactly from a decimal column (of a size that
+    holds it): on SQLite, no more than 15 significant digits."""
+    return not is_sqlite() or significant_digits(value) <= SQLITE_DECIMAL_DIGITS
+
+
 class MoneyField(ExactDecimalField):
     """Money: 18 digits with 4 places, never a float."""
 

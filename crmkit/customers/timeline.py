@@ -13,7 +13,7 @@ from flask import current_app, has_app_context
 from crmkit import audit
 from crmkit.customers.models import DIRECTIONS, Customer, Interaction
 from crmkit.customers.service import get_customer
-from crmkit.db import is_sqlite, utcnow
+from crmkit.db import SQLITE_DECIMAL_DIGITS, decimal_kept, significant_digits, utcnow
 from crmkit.errors import Conflict, ValidationError
 from crmkit.events import emit
 from crmkit.pagination import Page, clamp_limit, keyset_page
@@ -45,9 +45,6 @@ _MONEY_LIMIT = decimal.Decimal(10) ** (Interaction.amount.max_digits
                                        - Interaction.amount.decimal_places)
 _AMOUNT_PLACES = decimal.Decimal(1).scaleb(-Interaction.amount.decimal_places)
 _LINE_PLACES = decimal.Decimal("0.01")
-# SQLite has no exact decimal: its NUMERIC column keeps an amount as a float, which holds 15
-# significant digits (12345678901234.5678 reads back as ...5680). PostgreSQL keeps all 18.
-_SQLITE_DIGITS = 15
 
 
 def _below_limit(value: decimal.Decimal, places: decimal.Decimal) -> decimal.Decimal | None:
@@ -58,11 +55,6 @@ def _below_limit(value: decimal.Decimal, places: decimal.Decimal) -> decimal.Dec
         return None
     value = value.quantize(places)
     return value if value < _MONEY_LIMIT else None
-
-
-def _significant_digits(value: decimal.Decimal) -> int:
-    """12345678901234.5678 has 18; 1500.0000 has 2 (zeros at the end are not kept apart)."""
-    return len(value.normalize().as_tuple().digits)
 
 
 def _money(value, field: str, errors: dict) -> decimal.Decimal | None:
@@ -159,11 +151,11 @@ def check_interaction(data: Mapping, types: list[str] | None = None) -> dict:
             amount = _below_limit(amount, _AMOUNT_PLACES)
             if amount is None:
                 errors["amount"] = "Must be a non-negative amount below 10^14."
-            elif is_sqlite() and _significant_digits(amount) > _SQLITE_DIGITS:
+            elif not decimal_kept(amount):
                 # Refused rather than stored rounded: what is read back must be what was sent.
-                errors["amount"] = (f"Too many digits: this database (SQLite) keeps "
-                                    f"{_SQLITE_DIGITS} significant digits of an amount; this "
-                                    f"one has {_significant_digits(amount)}.")
+                errors["amount"] = (
+                    f"Too many digits: this database (SQLite) keeps {SQLITE_DECIMAL_DIGITS} "
+                    f"significant digits of an amount; this one has {significant_digits(amount)}.")
     if data.get("currency") is not None:
         currency = str(data["currency"]).upper()
         if not _CURRENCY.match(currency):
